@@ -1,0 +1,70 @@
+"""Prepare the demo: scopes, an admin user and a demo client, then print how to call it.
+
+Safe to run again: it reuses what exists, and gives the admin and the demo client new
+credentials (each secret is shown only when it is made).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from oauth_cc.keyring import key_ring
+from oauth_cc.models import Client, Project, Scope
+
+SCOPES = {
+    "address": "Access to address autocomplete, verification, and metadata APIs",
+    "phone": "Access to phone verification API",
+    "email": "Access to email verification API",
+}
+DEMO_CLIENT = "Demo client"
+
+
+class Command(BaseCommand):
+    help = "Create the demo's scopes, admin user and client, and print ready-to-paste curl lines."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name, description in SCOPES.items():
+            Scope.objects.update_or_create(name=name, defaults={"description": description})
+
+        password = secrets.token_urlsafe(12)
+        user_model = get_user_model()
+        admin = user_model.objects.filter(username="admin").first()
+        if admin is None:
+            user_model.objects.create_superuser("admin", "admin@example.com", password)
+        else:
+            admin.set_password(password)
+            admin.save(update_fields=["password"])
+
+        client = Client.objects.filter(name=DEMO_CLIENT).first()
+        if client is None:
+            project = Project.objects.get_or_create(name="Demo project")[0]
+            client, secret = Client.objects.create_client(
+                DEMO_CLIENT, project=project, scopes=list(SCOPES))
+        else:
+            secret = client.regenerate_secret(grace_seconds=0)
+        key_ring.signing_key()  # the first signing key, so the JWKS is not empty
+
+        base = str(settings.OAUTH_CC["ISSUER"]).rstrip("/")
+        out = self.stdout.write
+        out("")
+        out(self.style.SUCCESS("django-oauth-cc demo is ready."))
+        out(f"  Admin:         {base}/admin/   user admin   password {password}")
+        out(f"  client_id:     {client.client_id}")
+        out(f"  client_secret: {secret}")
+        out("  (the secret is stored only as a hash: copy it now)")
+        out("")
+        out("Get a token (as in the product document):")
+        out(f'  curl -X POST {base}/oauth/token \\\n'
+            f'    -d "grant_type=client_credentials" \\\n'
+            f'    -d "client_id={client.client_id}" \\\n'
+            f'    -d "client_secret={secret}" \\\n'
+            f'    -d "scope=address phone"')
+        out("")
+        out("The public signing keys:")
+        out(f"  curl {base}/.well-known/jwks.json")
+        out("")

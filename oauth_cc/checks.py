@@ -1,0 +1,123 @@
+"""System checks for ``settings.OAUTH_CC``: one id per problem, each documented in README.
+
+E001 ISSUER missing          E002 ISSUER not an absolute http(s) URL without query/fragment
+E003 unknown key             E004 a lifetime setting out of range
+E005 SIGNING_ALGORITHM       E006 KEY_SIZE
+E007 ALLOWED_ALGORITHMS      E008 a seconds setting negative or not a number
+E009 AUDIENCE                E010 JWKS_URL
+E011 key material settings   E012 TRUSTED_PROXIES, AUTH_FAILURES_PER_* not counts
+W001 ISSUER uses http on a host other than localhost / loopback
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from oauth_cc.keys import MIN_RSA_KEY_SIZE, SUPPORTED_ALGORITHMS
+from oauth_cc.settings import DEFAULTS, oauth_cc_settings
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "testserver"}
+SECONDS_SETTINGS = ("LEEWAY_SECONDS", "JWKS_MAX_AGE", "JWKS_MIN_REFETCH_SECONDS",
+                    "JWKS_FETCH_TIMEOUT", "STATE_TTL_SECONDS", "AUTH_FAILURE_WINDOW_SECONDS",
+                    "SECRET_ROTATION_GRACE_SECONDS")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _url_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "is not a string"
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "is not an absolute http(s) URL"
+    if parts.query or parts.fragment:
+        return "has a query or fragment (RFC 8414 §2 forbids them)"
+    return None
+
+
+@register(Tags.security, Tags.compatibility)
+def check_settings(app_configs: Sequence[AppConfig] | None = None,
+                   **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    s = oauth_cc_settings
+    user = getattr(settings, "OAUTH_CC", None)
+    if user is not None and not isinstance(user, dict):
+        return [Error("OAUTH_CC must be a dict.", id="oauth_cc.E003")]
+    for name in sorted(set(user or {}) - set(DEFAULTS)):
+        errors.append(Error(f"OAUTH_CC has an unknown key {name!r}.",
+                            hint="See the settings reference in README.md.", id="oauth_cc.E003"))
+
+    if not s.ISSUER:
+        errors.append(Error("OAUTH_CC['ISSUER'] is required.",
+                            hint='Set it to your site\'s URL, e.g. "https://api.example.com".',
+                            id="oauth_cc.E001"))
+    elif problem := _url_problem(s.ISSUER):
+        errors.append(Error(f"OAUTH_CC['ISSUER'] {problem}.", id="oauth_cc.E002"))
+    elif urlsplit(s.ISSUER).scheme == "http" and urlsplit(s.ISSUER).hostname not in LOCAL_HOSTS:
+        errors.append(Warning("OAUTH_CC['ISSUER'] uses plain http on a public host.",
+                              hint="RFC 8414 requires https; use http only in development.",
+                              id="oauth_cc.W001"))
+
+    default, maximum = s.DEFAULT_EXPIRES_IN, s.MAX_EXPIRES_IN
+    if not _is_int(maximum) or maximum < 1:
+        errors.append(Error("OAUTH_CC['MAX_EXPIRES_IN'] must be a positive integer.",
+                            id="oauth_cc.E004"))
+    elif not _is_int(default) or not 1 <= default <= maximum:
+        errors.append(Error("OAUTH_CC['DEFAULT_EXPIRES_IN'] must be an integer from 1 to "
+                            "MAX_EXPIRES_IN.", id="oauth_cc.E004"))
+
+    if s.SIGNING_ALGORITHM not in SUPPORTED_ALGORITHMS:
+        errors.append(Error(f"OAUTH_CC['SIGNING_ALGORITHM'] must be one of "
+                            f"{', '.join(SUPPORTED_ALGORITHMS)}.", id="oauth_cc.E005"))
+    if not _is_int(s.KEY_SIZE) or s.KEY_SIZE < MIN_RSA_KEY_SIZE or s.KEY_SIZE % 8:
+        errors.append(Error(f"OAUTH_CC['KEY_SIZE'] must be a multiple of 8, at least "
+                            f"{MIN_RSA_KEY_SIZE}.", id="oauth_cc.E006"))
+
+    allowed = s.ALLOWED_ALGORITHMS
+    if (not isinstance(allowed, list | tuple) or not allowed
+            or any(a not in SUPPORTED_ALGORITHMS for a in allowed)):
+        errors.append(Error(f"OAUTH_CC['ALLOWED_ALGORITHMS'] must be a non-empty list of "
+                            f"{', '.join(SUPPORTED_ALGORITHMS)}.",
+                            hint='"none" and HMAC algorithms are never accepted.',
+                            id="oauth_cc.E007"))
+
+    for name in SECONDS_SETTINGS:
+        value = getattr(s, name)
+        if not _is_number(value) or value < 0:
+            errors.append(Error(f"OAUTH_CC['{name}'] must be a number of seconds, 0 or more.",
+                                id="oauth_cc.E008"))
+
+    if s.AUDIENCE is not None and (not isinstance(s.AUDIENCE, str) or not s.AUDIENCE):
+        errors.append(Error("OAUTH_CC['AUDIENCE'] must be a non-empty string or None.",
+                            id="oauth_cc.E009"))
+    if s.JWKS_URL is not None and (problem := _url_problem(s.JWKS_URL)):
+        errors.append(Error(f"OAUTH_CC['JWKS_URL'] {problem}.", id="oauth_cc.E010"))
+
+    for name in ("KEY_ENCRYPTION_KEYS", "SECRET_HASH_KEYS"):
+        value = getattr(s, name)
+        if value is None:
+            continue
+        items = [value] if isinstance(value, str) else value
+        if (not isinstance(items, list | tuple) or not items
+                or any(not isinstance(i, str) or len(i) < 32 for i in items)):
+            errors.append(Error(f"OAUTH_CC['{name}'] must be a string or a list of strings of "
+                                f"at least 32 characters.", id="oauth_cc.E011"))
+
+    for name in ("TRUSTED_PROXIES", "AUTH_FAILURES_PER_CLIENT", "AUTH_FAILURES_PER_ADDRESS"):
+        value = getattr(s, name)
+        if not _is_int(value) or value < 0:
+            errors.append(Error(f"OAUTH_CC['{name}'] must be an integer, 0 or more.",
+                                id="oauth_cc.E012"))
+    return errors

@@ -1,0 +1,151 @@
+"""Reading an OAuth request (form body, Basic header) and authenticating the client.
+
+RFC 6749 §2.3.1: a confidential client authenticates with HTTP Basic (``client_secret_basic``)
+or with ``client_id`` + ``client_secret`` in the body (``client_secret_post``), never both, and
+never in the URL query. Basic values are form-urlencoded before base64 and are decoded here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote_plus
+
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+
+from oauth_cc import credentials
+from oauth_cc.exceptions import InvalidClient, InvalidRequest
+from oauth_cc.models import Client, ClientRecord
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+CREDENTIAL_PARAMETERS = ("client_id", "client_secret")
+_BASIC = re.compile(r"basic[ \t]+(\S*)[ \t]*", re.IGNORECASE)
+MAX_FIELDS = 32
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    client_id: str
+    secret: str
+    method: str  # "client_secret_basic" or "client_secret_post"
+
+    @property
+    def basic(self) -> bool:
+        return self.method == "client_secret_basic"
+
+    def __repr__(self) -> str:
+        return f"<ClientCredentials {self.client_id} {self.method}>"
+
+
+def read_form(request: HttpRequest, max_bytes: int) -> dict[str, str]:
+    """The body's parameters, each at most once; empty values count as absent (RFC 6749 §3.1).
+
+    Raises ``InvalidRequest`` for a body that is not form-encoded UTF-8, too large, or that
+    repeats a parameter (RFC 6749 §3.2).
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError as e:
+        raise InvalidRequest("The Content-Length header is not a number.") from e
+    if length > max_bytes:
+        raise InvalidRequest(f"The request body is larger than {max_bytes} bytes.")
+    body = request.body if length else b""
+    if not body:
+        return {}
+    if request.content_type != FORM_CONTENT_TYPE:
+        raise InvalidRequest(f"The request body must be {FORM_CONTENT_TYPE}.")
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
+                          max_num_fields=MAX_FIELDS)
+    except UnicodeDecodeError as e:
+        raise InvalidRequest("The request body is not valid UTF-8 form data.") from e
+    except ValueError as e:
+        raise InvalidRequest(f"The request body has more than {MAX_FIELDS} parameters.") from e
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise InvalidRequest(f"The parameter {name[:40]!r} is repeated.")
+        params[name] = value
+    return {name: value for name, value in params.items() if value}
+
+
+def has_basic_header(request: HttpRequest) -> bool:
+    header: str = request.META.get("HTTP_AUTHORIZATION", "")
+    return header[:6].lower() == "basic " or header.lower() == "basic"
+
+
+@sensitive_variables("decoded", "secret")
+def parse_basic(request: HttpRequest) -> tuple[str, str]:
+    """The ``(client_id, secret)`` of a Basic Authorization header. Raises ``InvalidClient``."""
+    match = _BASIC.fullmatch(request.META.get("HTTP_AUTHORIZATION", ""))
+    error = InvalidClient("The Basic Authorization header is malformed.", basic=True)
+    if match is None:
+        raise error
+    try:
+        decoded = base64.b64decode(match.group(1), validate=True).decode("utf-8")
+        client_id, secret = decoded.split(":", 1)
+        return (unquote_plus(client_id, errors="strict"), unquote_plus(secret, errors="strict"))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise error from e
+
+
+def query_has_credentials(request: HttpRequest) -> bool:
+    return any(name in request.GET for name in CREDENTIAL_PARAMETERS)
+
+
+@sensitive_variables("secret", "params")
+def client_credentials(request: HttpRequest, params: dict[str, str]) -> ClientCredentials:
+    """Which client the request claims to be, by which method.
+
+    Raises ``InvalidRequest`` for credentials in the query or two methods at once, and
+    ``InvalidClient`` when there are none or the Basic header is malformed. A ``client_id`` in
+    the body beside Basic is tolerated when it names the same client (some libraries send it).
+    """
+    if query_has_credentials(request):
+        raise InvalidRequest("Client credentials must not be sent in the URL query.")
+    body_id = params.get("client_id")
+    body_secret = params.get("client_secret")
+    if has_basic_header(request):
+        if body_secret is not None:
+            raise InvalidRequest("Use one client authentication method: HTTP Basic or "
+                                 "client_secret in the body, not both.")
+        client_id, secret = parse_basic(request)
+        if body_id is not None and body_id != client_id:
+            raise InvalidRequest("The client_id in the body differs from the one in the "
+                                 "Authorization header.")
+        return ClientCredentials(client_id, secret, "client_secret_basic")
+    if body_id is None:
+        raise InvalidClient("No client credentials: use HTTP Basic or client_id and "
+                            "client_secret in the body.")
+    if body_secret is None:
+        raise InvalidClient("The client_secret parameter is missing.")
+    return ClientCredentials(body_id, body_secret, "client_secret_post")
+
+
+@sensitive_variables("creds")
+def authenticate_client(creds: ClientCredentials) -> ClientRecord:
+    """The client whose credentials these are. Raises ``InvalidClient`` otherwise.
+
+    Unknown ids and wrong secrets get one answer and cost the same time, so responses do not
+    tell which client ids exist.
+    """
+    record = Client.objects.record(creds.client_id) if len(creds.client_id) <= 64 else None
+    if record is None:
+        credentials.burn_hash_time(creds.secret)
+        raise InvalidClient("Unknown client or wrong secret.", basic=creds.basic)
+    matches, needs_rehash = record.check_secret(creds.secret)
+    if not matches:
+        raise InvalidClient("Unknown client or wrong secret.", basic=creds.basic)
+    if not record.is_active:
+        raise InvalidClient("This client is disabled.", basic=creds.basic)
+    if not record.project_is_active:
+        raise InvalidClient("OAuth2 client credentials are not enabled for this client's "
+                            "project.", basic=creds.basic)
+    if needs_rehash:
+        Client.objects.filter(pk=record.pk, secret_hash=record.secret_hash).update(
+            secret_hash=credentials.hash_secret(creds.secret))
+    return record

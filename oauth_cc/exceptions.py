@@ -1,0 +1,71 @@
+"""Errors of the OAuth endpoints, each carrying its RFC error code, HTTP status and description.
+
+The views render them in one place (``oauth_cc.views.error_response``); lower layers raise them,
+translating library errors with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+
+class OAuthError(Exception):
+    """An error response of RFC 6749 §5.2 (and the RFCs that reuse its format)."""
+
+    error = "invalid_request"
+    status_code = 400
+    default_description = "The request is invalid."
+
+    def __init__(self, description: str | None = None) -> None:
+        self.description = description or self.default_description
+        super().__init__(self.description)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed (RFC 6749 §5.2). ``basic`` says whether Basic was tried."""
+
+    error = "invalid_client"
+    status_code = 401
+    default_description = "Client authentication failed."
+
+    def __init__(self, description: str | None = None, *, basic: bool = False) -> None:
+        super().__init__(description)
+        self.basic = basic
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+    default_description = "Only the client_credentials grant is supported."
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+    default_description = "The requested scope is invalid or not permitted for this client."
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+    default_description = "The client is not authorized to do this."
+
+
+class TooManyAttempts(OAuthError):
+    """Client authentication is blocked for a while after too many failures (RFC 6749 §2.3.1)."""
+
+    # RFC 6749 defines no code for this; "slow_down" is the registered token-endpoint code
+    # (RFC 8628 §3.5, IANA OAuth Extensions Error registry) whose meaning comes closest.
+    error = "slow_down"
+    status_code = 429
+    default_description = "Too many failed client authentications. Try again later."
+
+    def __init__(self, retry_after: int, description: str | None = None) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, int(retry_after))
+
+
+class SigningKeyError(Exception):
+    """A signing key cannot be used: it does not decrypt, or its algorithm is unknown."""

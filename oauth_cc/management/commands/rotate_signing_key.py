@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from oauth_cc.keys import SUPPORTED_ALGORITHMS
+from oauth_cc.models import SigningKey
+
+
+class Command(BaseCommand):
+    help = ("Promote the next signing key to active, retire the active one and create a new "
+            "next key. Prints the new active key's kid.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--algorithm", choices=SUPPORTED_ALGORITHMS,
+                            help="Algorithm of the key that becomes active (default: that of "
+                                 "the next key, or SIGNING_ALGORITHM).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        key = SigningKey.objects.rotate(options["algorithm"])
+        self.stdout.write(key.kid)

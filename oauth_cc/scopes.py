@@ -1,0 +1,52 @@
+"""Scope strings (RFC 6749 §3.3): parsing, formatting, and what a client may be granted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from oauth_cc.exceptions import InvalidScope
+
+# scope-token = 1*( %x21 / %x23-5B / %x5D-7E ): printable ASCII but space, '"' and '\'.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
+MAX_SCOPE_LENGTH = 64
+
+
+def is_valid_scope_name(name: str) -> bool:
+    return len(name) <= MAX_SCOPE_LENGTH and SCOPE_TOKEN.fullmatch(name) is not None
+
+
+def parse_scope(value: str) -> list[str]:
+    """Split a space-delimited scope string into names, in order, without duplicates.
+
+    Runs of spaces are tolerated (some clients send them); any other character outside
+    scope-token is ``InvalidScope``.
+    """
+    names: list[str] = []
+    for name in value.split(" "):
+        if not name:
+            continue
+        if not is_valid_scope_name(name):
+            raise InvalidScope("The scope parameter contains characters that are not allowed.")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def format_scope(names: Iterable[str]) -> str:
+    return " ".join(names)
+
+
+def grant(requested: str | None, permitted: Sequence[str]) -> list[str]:
+    """The scopes to grant: all permitted when none are requested, else exactly the requested.
+
+    Raises ``InvalidScope`` naming the first requested scope the client may not have.
+    """
+    names = parse_scope(requested or "")
+    if not names:
+        return sorted(permitted)
+    allowed = set(permitted)
+    for name in names:
+        if name not in allowed:
+            raise InvalidScope(f"The scope {name!r} is unknown or not permitted for this client.")
+    return names

@@ -1,0 +1,112 @@
+"""The one settings object of oauth_cc, read from ``settings.OAUTH_CC`` on access.
+
+Every key is documented in ``DEFAULTS`` and validated by ``oauth_cc.checks``. Values are read
+lazily and the cache is dropped on ``setting_changed``, so ``override_settings(OAUTH_CC=...)``
+works everywhere. Nothing in oauth_cc reads settings at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # The issuer identifier (RFC 8414 §2): an absolute https URL, or http on a development
+    # host. Required. It is the `iss` claim and the metadata `issuer`, byte for byte.
+    "ISSUER": None,
+    # The `aud` claim of issued tokens and the audience verified by resource servers.
+    # None means the ISSUER.
+    "AUDIENCE": None,
+    # Token lifetime in seconds when the request names none, and the largest it may name.
+    "DEFAULT_EXPIRES_IN": 900,
+    "MAX_EXPIRES_IN": 3600,
+    # Algorithm of newly created signing keys: "RS256", "ES256" or "EdDSA".
+    "SIGNING_ALGORITHM": "RS256",
+    # RSA modulus size in bits for new RS256 keys.
+    "KEY_SIZE": 2048,
+    # Key material for encrypting private signing keys at rest. None derives it from
+    # SECRET_KEY (and decrypts with SECRET_KEY_FALLBACKS too). A list: the first encrypts,
+    # all decrypt, so it can be rotated like SECRET_KEY.
+    "KEY_ENCRYPTION_KEYS": None,
+    # Key material for the keyed hash of client secrets. None derives it from SECRET_KEY
+    # (and verifies with SECRET_KEY_FALLBACKS). A list: the first hashes, all verify.
+    "SECRET_HASH_KEYS": None,
+    # Clock skew allowed when verifying `exp` and `nbf`, in seconds.
+    "LEEWAY_SECONDS": 30,
+    # `Cache-Control: max-age` of the JWKS document, in seconds.
+    "JWKS_MAX_AGE": 300,
+    # An unknown `kid` reloads the signing keys at most this often, in seconds.
+    "JWKS_MIN_REFETCH_SECONDS": 30,
+    # Remote mode: the JWKS URL of an issuer whose database this site does not share.
+    "JWKS_URL": None,
+    # Timeout of one JWKS fetch in remote mode, in seconds.
+    "JWKS_FETCH_TIMEOUT": 3.0,
+    # Algorithms a resource server accepts (never "none", never an HMAC).
+    "ALLOWED_ALGORITHMS": ["RS256", "ES256", "EdDSA"],
+    # The `realm` of WWW-Authenticate challenges from the resource server.
+    "REALM": "api",
+    # How long a worker may act on cached client state and revocations, in seconds.
+    "STATE_TTL_SECONDS": 5,
+    # Brute-force protection of client authentication (RFC 6749 §2.3.1).
+    "AUTH_FAILURE_WINDOW_SECONDS": 300,
+    "AUTH_FAILURES_PER_CLIENT": 10,
+    "AUTH_FAILURES_PER_ADDRESS": 100,
+    # How many X-Forwarded-For hops to trust for the client address; 0 uses REMOTE_ADDR.
+    "TRUSTED_PROXIES": 0,
+    # How long the previous secret stays valid after it is regenerated, in seconds.
+    "SECRET_ROTATION_GRACE_SECONDS": 0,
+}
+
+
+class OAuthCCSettings:
+    """Attribute access to ``settings.OAUTH_CC`` merged over ``DEFAULTS``, cached until reload."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(django_settings, "OAUTH_CC", None)
+        return value if isinstance(value, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Invalid oauth_cc setting: {name!r}")
+        try:
+            return self._cache[name]
+        except KeyError:
+            value = self.user_settings.get(name, DEFAULTS[name])
+            self._cache[name] = value
+            return value
+
+    # Derived values used on hot paths, cached like the raw ones.
+
+    @property
+    def audience(self) -> str:
+        return str(self.AUDIENCE or self.ISSUER)
+
+    @property
+    def issuer_origin(self) -> str:
+        """The scheme and host of ISSUER, e.g. ``https://api.example.com``."""
+        parts = urlsplit(str(self.ISSUER))
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+oauth_cc_settings = OAuthCCSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"OAUTH_CC", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "CACHES"}:
+        oauth_cc_settings.reload()
+        from oauth_cc import process_cache
+
+        process_cache.clear_all()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,67 @@
+"""Minting access tokens: the RFC 9068 JWT profile, signed by the active key."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jwt
+
+from oauth_cc import clock
+from oauth_cc.keyring import SigningMaterial, key_ring
+from oauth_cc.scopes import format_scope
+from oauth_cc.settings import oauth_cc_settings
+
+# RFC 9068 §2.1: the media type of JWT access tokens, without its "application/" prefix.
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a password
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    jti: str
+    kid: str
+
+    def __repr__(self) -> str:
+        return f"<IssuedToken jti={self.jti} scope={self.scope!r}>"
+
+    def response_body(self) -> dict[str, str | int]:
+        """The RFC 6749 §5.1 success response."""
+        return {"access_token": self.access_token, "token_type": "Bearer",
+                "expires_in": self.expires_in, "scope": self.scope}
+
+
+def mint_access_token(*, client_id: str, project_id: int | str, scopes: Sequence[str],
+                      expires_in: int | None = None,
+                      key: SigningMaterial | None = None) -> IssuedToken:
+    """Sign an access token for a client.
+
+    ``expires_in`` defaults to ``DEFAULT_EXPIRES_IN``; the caller validates its range.
+    ``key`` defaults to the active signing key.
+    """
+    if expires_in is None:
+        expires_in = oauth_cc_settings.DEFAULT_EXPIRES_IN
+    if key is None:
+        key = key_ring.signing_key()
+    issued_at = math.floor(clock.now())
+    jti = secrets.token_urlsafe(16)
+    scope = format_scope(scopes)
+    claims = {
+        "iss": oauth_cc_settings.ISSUER,
+        "sub": client_id,
+        "aud": oauth_cc_settings.audience,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + expires_in,
+        "jti": jti,
+        "client_id": client_id,
+        "scope": scope,
+        "project": str(project_id),
+    }
+    token = jwt.encode(claims, key.private_key, algorithm=key.algorithm,
+                       headers={"typ": ACCESS_TOKEN_TYPE, "kid": key.kid})
+    return IssuedToken(token, expires_in, scope, jti, key.kid)

@@ -1,0 +1,14 @@
+"""Include with ``path("", include("oauth_cc.urls"))``; the paths are the contract's."""
+
+from django.urls import path
+
+from oauth_cc import views
+
+app_name = "oauth_cc"
+
+urlpatterns = [
+    path("oauth/token", views.TokenView.as_view(), name="token"),
+    path(".well-known/jwks.json", views.JWKSView.as_view(), name="jwks"),
+    path(".well-known/oauth-authorization-server", views.MetadataView.as_view(),
+         name="metadata"),
+]

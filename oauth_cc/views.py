@@ -1,0 +1,156 @@
+"""The HTTP endpoints: token (RFC 6749 §4.4), JWKS (RFC 7517), metadata (RFC 8414).
+
+Plain Django views: DRF's content negotiation and parsers have nothing to offer a fixed
+form-in, JSON-out protocol, and would only cost time on the hottest endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+
+from oauth_cc import scopes as scope_rules
+from oauth_cc.client_auth import authenticate_client, client_credentials, read_form
+from oauth_cc.exceptions import (
+    InvalidClient,
+    InvalidRequest,
+    OAuthError,
+    SigningKeyError,
+    TooManyAttempts,
+    UnsupportedGrantType,
+)
+from oauth_cc.keyring import key_ring
+from oauth_cc.models import Scope, SigningKey
+from oauth_cc.settings import oauth_cc_settings
+from oauth_cc.tokens import mint_access_token
+
+logger = logging.getLogger("oauth_cc")
+
+CLIENT_CREDENTIALS = "client_credentials"
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def no_store(response: HttpResponseBase) -> HttpResponseBase:
+    """RFC 6749 §5.1: token responses, errors included, must not be cached."""
+    patch_cache_control(response, no_store=True)
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def error_response(error: OAuthError, *, realm: str = "oauth") -> HttpResponseBase:
+    """The one place OAuth errors become HTTP responses (RFC 6749 §5.2)."""
+    response = JsonResponse(error.as_dict(), status=error.status_code)
+    if isinstance(error, InvalidClient) and error.basic:
+        response["WWW-Authenticate"] = f'Basic realm="{realm}"'
+    if isinstance(error, TooManyAttempts):
+        response["Retry-After"] = str(error.retry_after)
+    return no_store(response)
+
+
+def parse_expires_in(value: str | None) -> int:
+    """The requested lifetime: ``DEFAULT_EXPIRES_IN`` when absent, else 1..``MAX_EXPIRES_IN``."""
+    if value is None:
+        return int(oauth_cc_settings.DEFAULT_EXPIRES_IN)
+    maximum = int(oauth_cc_settings.MAX_EXPIRES_IN)
+    if _DIGITS.fullmatch(value) is None or not 1 <= int(value) <= maximum:
+        raise InvalidRequest(f"expires_in must be a whole number of seconds from 1 to {maximum}.")
+    return int(value)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("client_secret", "token"), name="dispatch")
+class OAuthEndpoint(View):
+    """Base of the endpoints a client POSTs a form to. Every response is ``no-store``."""
+
+    http_method_names = ["post", "options"]
+    #: The realm of the ``WWW-Authenticate: Basic`` challenge after a failed Basic login.
+    www_authenticate_realm = "oauth"
+    #: The largest request body read, in bytes.
+    max_body_bytes = 16384
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+        except OAuthError as error:
+            response = error_response(error, realm=self.www_authenticate_realm)
+        except SigningKeyError:
+            logger.exception("No usable signing key.")
+            response = JsonResponse(
+                {"error": "server_error",
+                 "error_description": "The server cannot sign tokens right now."}, status=500)
+        return no_store(response)
+
+
+class TokenView(OAuthEndpoint):
+    """``POST /oauth/token``: the client credentials grant (RFC 6749 §4.4).
+
+    Checks in the contract's order, the first failure answering: the request's shape, client
+    authentication, ``grant_type``, ``scope``, ``expires_in``.
+    """
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        params = read_form(request, self.max_body_bytes)
+        credentials = client_credentials(request, params)
+        client = authenticate_client(credentials)
+        grant_type = params.get("grant_type")
+        if grant_type is None:
+            raise InvalidRequest("The grant_type parameter is missing.")
+        if grant_type != CLIENT_CREDENTIALS:
+            raise UnsupportedGrantType(
+                f"Only grant_type={CLIENT_CREDENTIALS} is supported by this endpoint.")
+        granted = scope_rules.grant(params.get("scope"), client.scopes)
+        expires_in = parse_expires_in(params.get("expires_in"))
+        issued = mint_access_token(client_id=client.client_id, project_id=client.project_id,
+                                   scopes=granted, expires_in=expires_in)
+        return JsonResponse(issued.response_body())
+
+
+class JWKSView(View):
+    """``GET /.well-known/jwks.json``: the public keys that verify our tokens (RFC 7517 §5)."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        key_ring.signing_key()  # creates the first keys if there are none yet
+        document = {"keys": [key.jwk() for key in SigningKey.objects.published()]}
+        response = JsonResponse(document)
+        patch_cache_control(response, public=True, max_age=int(oauth_cc_settings.JWKS_MAX_AGE))
+        return response
+
+
+class MetadataView(View):
+    """``GET /.well-known/oauth-authorization-server``: RFC 8414 metadata."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        origin = oauth_cc_settings.issuer_origin
+        metadata: dict[str, Any] = {
+            "issuer": oauth_cc_settings.ISSUER,
+            "token_endpoint": origin + reverse("oauth_cc:token"),
+            "jwks_uri": origin + reverse("oauth_cc:jwks"),
+            "grant_types_supported": [CLIENT_CREDENTIALS],
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            # REQUIRED by RFC 8414 §2, and empty: there is no authorization endpoint.
+            "response_types_supported": [],
+            "scopes_supported": list(Scope.objects.values_list("name", flat=True)),
+        }
+        for name in ("introspection", "revocation"):
+            try:
+                metadata[f"{name}_endpoint"] = origin + reverse(f"oauth_cc:{name}")
+            except NoReverseMatch:
+                continue
+            metadata[f"{name}_endpoint_auth_methods_supported"] = AUTH_METHODS
+        response = JsonResponse(metadata)
+        patch_cache_control(response, public=True, max_age=int(oauth_cc_settings.JWKS_MAX_AGE))
+        return response

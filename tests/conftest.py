@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client as HttpClient
+
+from oauth_cc import clock, keys, process_cache
+from oauth_cc.models import Client, Scope
+
+# One moment that every frozen-clock test starts from: 2026-01-01T00:00:00Z.
+T0 = 1_767_225_600.0
+
+_pools: dict[str, list[keys.PrivateKey]] = {}
+real_generate_private_key = keys.generate_private_key
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    """No cached key or client state outlives the test whose database rolled back."""
+    process_cache.clear_all()
+    yield
+    process_cache.clear_all()
+
+
+@pytest.fixture(autouse=True)
+def _pooled_key_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hand out keys generated once per session: RSA generation would dominate the run time.
+
+    Each test gets the pool's keys in order (distinct within the test), then real new ones.
+    """
+    counters: dict[str, Iterator[int]] = {}
+
+    def generate(algorithm: str, key_size: int | None = None) -> keys.PrivateKey:
+        if key_size not in (None, 2048):
+            return real_generate_private_key(algorithm, key_size)
+        pool = _pools.setdefault(algorithm, [])
+        index = next(counters.setdefault(algorithm, itertools.count()))
+        while len(pool) <= index < 8:
+            pool.append(real_generate_private_key(algorithm))
+        return pool[index] if index < len(pool) else real_generate_private_key(algorithm)
+
+    monkeypatch.setattr(keys, "generate_private_key", generate)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[clock.FrozenClock]:
+    with clock.frozen(T0) as frozen:
+        yield frozen
+
+
+@pytest.fixture
+def scopes(db: None) -> dict[str, Scope]:
+    return {name: Scope.objects.create(name=name, description=f"{name} APIs")
+            for name in ("address", "phone", "email")}
+
+
+@pytest.fixture
+def make_client(scopes: dict[str, Scope]) -> Callable[..., tuple[Client, str]]:
+    counter = itertools.count(1)
+
+    def make(scope_names: tuple[str, ...] = ("address", "phone"), **kwargs: Any
+             ) -> tuple[Client, str]:
+        name = kwargs.pop("name", f"client {next(counter)}")
+        return Client.objects.create_client(name, scopes=scope_names, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def oauth_client(make_client: Callable[..., tuple[Client, str]]) -> tuple[Client, str]:
+    """A client allowed "address" and "phone", with its plain secret."""
+    return make_client()
+
+
+
+@pytest.fixture
+def http() -> HttpClient:
+    return HttpClient()

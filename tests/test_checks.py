@@ -1,0 +1,89 @@
+"""Every system check id fires for its problem, and the defaults pass."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from oauth_cc.checks import check_settings
+from oauth_cc.settings import oauth_cc_settings
+
+BASE = {"ISSUER": "https://issuer.test"}
+
+
+def ids(**overrides):
+    with override_settings(OAUTH_CC={**BASE, **overrides}):
+        return sorted({m.id for m in check_settings()})
+
+
+def test_defaults_pass():
+    assert ids() == []
+
+
+def test_manage_py_check_passes_on_the_test_settings():
+    call_command("check", "--fail-level", "WARNING")
+
+
+def test_missing_oauth_cc_setting(settings):
+    del settings.OAUTH_CC  # pytest-django sends no setting_changed for a deletion
+    oauth_cc_settings.reload()
+    assert [m.id for m in check_settings()] == ["oauth_cc.E001"]
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"ISSUER": None}, "oauth_cc.E001"),
+    ({"ISSUER": ""}, "oauth_cc.E001"),
+    ({"ISSUER": "api.example.com"}, "oauth_cc.E002"),
+    ({"ISSUER": "ftp://api.example.com"}, "oauth_cc.E002"),
+    ({"ISSUER": "https://api.example.com/?x=1"}, "oauth_cc.E002"),
+    ({"ISSUER": "https://api.example.com/#f"}, "oauth_cc.E002"),
+    ({"ISSUER": 42}, "oauth_cc.E002"),
+    ({"ISSUR": "typo"}, "oauth_cc.E003"),
+    ({"MAX_EXPIRES_IN": 0}, "oauth_cc.E004"),
+    ({"MAX_EXPIRES_IN": "3600"}, "oauth_cc.E004"),
+    ({"DEFAULT_EXPIRES_IN": 7200}, "oauth_cc.E004"),
+    ({"DEFAULT_EXPIRES_IN": True}, "oauth_cc.E004"),
+    ({"SIGNING_ALGORITHM": "HS256"}, "oauth_cc.E005"),
+    ({"SIGNING_ALGORITHM": "none"}, "oauth_cc.E005"),
+    ({"KEY_SIZE": 1024}, "oauth_cc.E006"),
+    ({"KEY_SIZE": 2049}, "oauth_cc.E006"),
+    ({"ALLOWED_ALGORITHMS": ["RS256", "HS256"]}, "oauth_cc.E007"),
+    ({"ALLOWED_ALGORITHMS": ["none"]}, "oauth_cc.E007"),
+    ({"ALLOWED_ALGORITHMS": []}, "oauth_cc.E007"),
+    ({"ALLOWED_ALGORITHMS": "RS256"}, "oauth_cc.E007"),
+    ({"LEEWAY_SECONDS": -1}, "oauth_cc.E008"),
+    ({"JWKS_MAX_AGE": "300"}, "oauth_cc.E008"),
+    ({"STATE_TTL_SECONDS": None}, "oauth_cc.E008"),
+    ({"AUDIENCE": ""}, "oauth_cc.E009"),
+    ({"AUDIENCE": ["a", "b"]}, "oauth_cc.E009"),
+    ({"JWKS_URL": "/jwks.json"}, "oauth_cc.E010"),
+    ({"KEY_ENCRYPTION_KEYS": "short"}, "oauth_cc.E011"),
+    ({"SECRET_HASH_KEYS": []}, "oauth_cc.E011"),
+    ({"SECRET_HASH_KEYS": [b"x" * 40]}, "oauth_cc.E011"),
+    ({"TRUSTED_PROXIES": -1}, "oauth_cc.E012"),
+    ({"AUTH_FAILURES_PER_CLIENT": 2.5}, "oauth_cc.E012"),
+    ({"ISSUER": "http://api.example.com"}, "oauth_cc.W001"),
+])
+def test_each_check_id(overrides, expected):
+    assert ids(**overrides) == [expected]
+
+
+@pytest.mark.parametrize("issuer", ["http://127.0.0.1:8000", "http://localhost:8000",
+                                    "https://api.example.com", "https://api.example.com/v1"])
+def test_good_issuers(issuer):
+    assert ids(ISSUER=issuer) == []
+
+
+@override_settings(OAUTH_CC=["not", "a", "dict"])
+def test_oauth_cc_must_be_a_dict():
+    assert [m.id for m in check_settings()] == ["oauth_cc.E003"]
+
+
+def test_check_ids_are_unique_per_problem_and_documented():
+    import oauth_cc.checks as module
+
+    documented = set(module.__doc__.split()) if module.__doc__ else set()
+    for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008", "E009",
+                     "E010", "E011", "E012", "W001"):
+        assert check_id in documented

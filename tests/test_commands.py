@@ -1,0 +1,102 @@
+"""The management commands: thin, printing what the contract says, failing with CommandError."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from oauth_cc import credentials
+from oauth_cc.models import Client, Project, Scope, SigningKey, retired_key_lifetime
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_oauth_client_prints_id_and_secret_once(scopes):
+    out = run("create_oauth_client", "Acme", "--scopes", "address phone")
+    client = Client.objects.get()
+    assert f"client_id:     {client.client_id}" in out
+    secret = out.split("client_secret: ")[1].split()[0]
+    assert credentials.check_secret(secret, client.secret_hash) == (True, False)
+    assert client.project.name == "Acme"
+    assert sorted(client.scopes.values_list("name", flat=True)) == ["address", "phone"]
+    assert "cannot be shown again" in out
+
+
+def test_create_oauth_client_json(scopes):
+    project = Project.objects.create(name="Existing")
+    out = run("create_oauth_client", "svc", "--project", str(project.pk), "--json",
+              "--scopes", "email")
+    data = json.loads(out)
+    assert set(data) == {"client_id", "client_secret", "project"}
+    assert data["project"] == str(project.pk)
+    client = Client.objects.get(client_id=data["client_id"])
+    assert client.project == project
+    assert credentials.check_secret(data["client_secret"], client.secret_hash)[0]
+
+
+def test_create_oauth_client_unknown_scope_is_an_error(scopes):
+    with pytest.raises(CommandError, match="nope"):
+        run("create_oauth_client", "Acme", "--scopes", "address nope")
+    assert not Client.objects.exists()
+    assert not Scope.objects.filter(name="nope").exists()
+
+
+def test_create_oauth_client_bad_scope_syntax(scopes):
+    with pytest.raises(CommandError):
+        run("create_oauth_client", "Acme", "--scopes", 'bad"scope')
+
+
+def test_create_oauth_client_unknown_project(scopes):
+    with pytest.raises(CommandError, match="no project with id 999"):
+        run("create_oauth_client", "Acme", "--project", "999")
+
+
+def test_create_oauth_client_exits_non_zero(scopes):
+    from django.core.management import execute_from_command_line
+
+    with pytest.raises(SystemExit) as exited:
+        execute_from_command_line(["manage.py", "create_oauth_client", "x", "--scopes", "nope"])
+    assert exited.value.code != 0
+
+
+def test_create_oauth_scope():
+    assert "Created scope address" in run("create_oauth_scope", "address", "--description",
+                                          "Address APIs")
+    assert Scope.objects.get().description == "Address APIs"
+    assert "Updated scope address" in run("create_oauth_scope", "address", "--description",
+                                          "New")
+    assert Scope.objects.get().description == "New"
+    with pytest.raises(CommandError):
+        run("create_oauth_scope", "has space")
+
+
+def test_rotate_signing_key_prints_the_new_active_kid():
+    kid = run("rotate_signing_key").strip()
+    assert SigningKey.objects.get(state="active").kid == kid
+    upcoming = SigningKey.objects.get(state="next").kid
+    assert run("rotate_signing_key").strip() == upcoming
+    kid = run("rotate_signing_key", "--algorithm", "ES256").strip()
+    assert SigningKey.objects.get(kid=kid).algorithm == "ES256"
+
+
+def test_rotate_signing_key_rejects_unknown_algorithms():
+    with pytest.raises(CommandError):
+        run("rotate_signing_key", "--algorithm", "HS256")
+
+
+def test_prune_signing_keys(frozen_clock):
+    first = run("rotate_signing_key").strip()
+    run("rotate_signing_key")
+    assert "Pruned 0" in run("prune_signing_keys")
+    frozen_clock.advance(retired_key_lifetime().total_seconds())
+    out = run("prune_signing_keys")
+    assert f"Deleted {first}" in out and "Pruned 1" in out

@@ -1,0 +1,119 @@
+"""oauth_cc.keys: kid thumbprints, JWKs, encryption of private keys at rest."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from django.test import override_settings
+
+from oauth_cc import keys
+from oauth_cc.exceptions import SigningKeyError
+from tests.conftest import real_generate_private_key
+
+
+def test_rfc7638_example_thumbprint():
+    """The worked example of RFC 7638 §3.1."""
+    jwk = {
+        "kty": "RSA",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tS"
+             "oc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65Y"
+             "GjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdk"
+             "t-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqD"
+             "Kgw",
+        "e": "AQAB",
+        "alg": "RS256",
+        "kid": "2011-04-29",
+    }
+    assert keys.thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+@pytest.mark.parametrize(("algorithm", "kty", "members"), [
+    ("RS256", "RSA", {"kty", "n", "e"}),
+    ("ES256", "EC", {"kty", "crv", "x", "y"}),
+    ("EdDSA", "OKP", {"kty", "crv", "x"}),
+])
+def test_new_key_material(algorithm, kty, members):
+    material = keys.new_key_material(algorithm)
+    assert material.algorithm == algorithm
+    assert material.public_jwk["kty"] == kty
+    assert set(material.public_jwk) == members  # public members only, never "d"
+    assert material.kid == keys.thumbprint(material.public_jwk)
+    published = keys.published_jwk(material.public_jwk, material.kid, algorithm)
+    assert published["use"] == "sig" and published["alg"] == algorithm
+    assert published["kid"] == material.kid
+    private = keys.load_private_key(material.private_key_ciphertext, material.kid)
+    assert keys.public_jwk(private.public_key()) == material.public_jwk
+    assert keys.public_jwk(keys.load_public_key(material.public_jwk)) == material.public_jwk
+
+
+def test_key_types():
+    assert isinstance(keys.generate_private_key("RS256"), rsa.RSAPrivateKey)
+    assert isinstance(keys.generate_private_key("ES256"), ec.EllipticCurvePrivateKey)
+    assert isinstance(keys.generate_private_key("EdDSA"), ed25519.Ed25519PrivateKey)
+    with pytest.raises(SigningKeyError):
+        keys.generate_private_key("HS256")
+
+
+def test_rsa_key_size_is_configurable():
+    with override_settings(OAUTH_CC={"ISSUER": "https://issuer.test", "KEY_SIZE": 3072}):
+        key = real_generate_private_key("RS256")  # the suite pools 2048-bit keys otherwise
+    assert isinstance(key, rsa.RSAPrivateKey)
+    assert key.key_size == 3072
+
+
+def test_private_key_is_never_stored_in_plain_text():
+    material = keys.new_key_material("RS256")
+    assert material.private_key_ciphertext.startswith(keys.CIPHERTEXT_PREFIX)
+    assert "PRIVATE KEY" not in material.private_key_ciphertext
+    assert "MII" not in material.private_key_ciphertext  # no base64 DER either
+
+
+def test_ciphertext_is_bound_to_its_kid():
+    first = keys.new_key_material("ES256")
+    second = keys.new_key_material("ES256")
+    with pytest.raises(SigningKeyError):
+        keys.load_private_key(first.private_key_ciphertext, second.kid)
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda c: c[:-4] + ("AAAA" if not c.endswith("AAAA") else "BBBB"),
+    lambda c: c.replace(keys.CIPHERTEXT_PREFIX, "other$"),
+    lambda c: keys.CIPHERTEXT_PREFIX + "!!!",
+    lambda c: keys.CIPHERTEXT_PREFIX,
+])
+def test_tampered_ciphertext_is_rejected(mangle):
+    material = keys.new_key_material("EdDSA")
+    with pytest.raises(SigningKeyError):
+        keys.decrypt_private_key(mangle(material.private_key_ciphertext), material.kid)
+
+
+def test_decrypts_after_secret_key_rotation_with_fallbacks(settings):
+    material = keys.new_key_material("ES256")
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    with pytest.raises(SigningKeyError):
+        keys.decrypt_private_key(material.private_key_ciphertext, material.kid)
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert keys.decrypt_private_key(material.private_key_ciphertext, material.kid)
+
+
+def test_dedicated_encryption_keys(settings):
+    settings.OAUTH_CC = {"ISSUER": "https://issuer.test", "KEY_ENCRYPTION_KEYS": ["k1" * 20]}
+    material = keys.new_key_material("ES256")
+    settings.SECRET_KEY = "changing-secret-key-does-not-matter-" + "y" * 30
+    assert keys.decrypt_private_key(material.private_key_ciphertext, material.kid)
+    settings.OAUTH_CC = {"ISSUER": "https://issuer.test",
+                         "KEY_ENCRYPTION_KEYS": ["k2" * 20, "k1" * 20]}
+    assert keys.decrypt_private_key(material.private_key_ciphertext, material.kid)
+    fresh = keys.new_key_material("ES256")
+    settings.OAUTH_CC = {"ISSUER": "https://issuer.test", "KEY_ENCRYPTION_KEYS": ["k2" * 20]}
+    assert keys.decrypt_private_key(fresh.private_key_ciphertext, fresh.kid)
+    with pytest.raises(SigningKeyError):
+        keys.decrypt_private_key(material.private_key_ciphertext, material.kid)
+
+
+def test_invalid_public_jwk():
+    with pytest.raises(SigningKeyError):
+        keys.load_public_key({"kty": "RSA", "n": "!!", "e": "AQAB"})
+    with pytest.raises(SigningKeyError):
+        keys.load_public_key({"kty": "oct", "k": "AAAA"})
