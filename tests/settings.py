@@ -13,6 +13,7 @@ SECRET_KEY = "test-only-secret-key-not-for-production-0000000000000000"
 DEBUG = False
 USE_TZ = True
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "static/"
 ALLOWED_HOSTS = ["*"]
 INSTALLED_APPS = [
     "django.contrib.admin",
