@@ -69,3 +69,19 @@ class TooManyAttempts(OAuthError):
 
 class SigningKeyError(Exception):
     """A signing key cannot be used: it does not decrypt, or its algorithm is unknown."""
+
+
+class TokenError(Exception):
+    """An access token is refused. ``description`` says why, for logs and the client."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        super().__init__(description)
+
+
+class InvalidToken(TokenError):
+    """Malformed, forged, foreign, expired, revoked, or of a disabled client (code 1024)."""
+
+
+class UnknownProject(TokenError):
+    """A genuine token whose client or project no longer exists (code 1025)."""

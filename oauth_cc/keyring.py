@@ -9,12 +9,14 @@ stays published for that long and more (``models.retired_key_lifetime``).
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from oauth_cc import clock, keys, process_cache
 from oauth_cc.settings import oauth_cc_settings
+from oauth_cc.verification import VerificationKey
 
 if TYPE_CHECKING:
     from oauth_cc.models import SigningKey
@@ -36,18 +38,53 @@ class KeyRing:
         self._signing: SigningMaterial | None = None
         self._signing_checked_at = 0.0
         self._private: dict[str, keys.PrivateKey] = {}
+        self._published: dict[str, VerificationKey] = {}
+        self._published_loaded_at = 0.0
+        self._unknown_kid_reload_at = -math.inf
 
     def clear(self) -> None:
         with self._lock:
-            self._signing = None
-            self._signing_checked_at = 0.0
+            self.forget_active()
             self._private.clear()
+            self._unknown_kid_reload_at = -math.inf
 
     def forget_active(self) -> None:
-        """Re-read which key is active on next use (a rotation happened in this process)."""
+        """Re-read the keys on next use (a key was created, rotated or deleted here)."""
         with self._lock:
             self._signing = None
             self._signing_checked_at = 0.0
+            self._published = {}
+            self._published_loaded_at = 0.0
+
+    def verification_key(self, kid: str) -> VerificationKey | None:
+        """A published key by ``kid``, from a cache re-read every ``STATE_TTL_SECONDS``.
+
+        An unknown ``kid`` re-reads the keys at most once per ``JWKS_MIN_REFETCH_SECONDS``,
+        so a flood of forged kids costs no queries.
+        """
+        now = clock.now()
+        if now - self._published_loaded_at >= oauth_cc_settings.STATE_TTL_SECONDS:
+            self._load_published()
+        key = self._published.get(kid)
+        if key is None and (now - self._unknown_kid_reload_at
+                            >= oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS):
+            self._unknown_kid_reload_at = now
+            self._load_published()
+            key = self._published.get(kid)
+        return key
+
+    def _load_published(self) -> None:
+        from oauth_cc.models import SigningKey
+
+        with self._lock:
+            previous = self._published
+            published: dict[str, VerificationKey] = {}
+            for kid, algorithm, jwk in SigningKey.objects.published().values_list(
+                    "kid", "algorithm", "public_jwk"):
+                known = previous.get(kid)
+                published[kid] = known or VerificationKey(kid, algorithm,
+                                                          keys.load_public_key(jwk))
+            self._published, self._published_loaded_at = published, clock.now()
 
     def signing_key(self) -> SigningMaterial:
         """The active key, from cache while fresh; creates the first key if there is none."""

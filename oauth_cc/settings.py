@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ALGORITHMS": ["RS256", "ES256", "EdDSA"],
     # The `realm` of WWW-Authenticate challenges from the resource server.
     "REALM": "api",
+    # The callable (or its dotted path) that renders refused API requests; see errors.py.
+    "ERROR_RENDERER": "oauth_cc.errors.rfc6750",
     # How long a worker may act on cached client state and revocations, in seconds.
     "STATE_TTL_SECONDS": 5,
     # Brute-force protection of client authentication (RFC 6749 §2.3.1).

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from oauth_cc.keyring import key_ring
-from oauth_cc.models import SigningKey
+from oauth_cc.models import Client, Project, SigningKey
+from oauth_cc.state import client_states
 
 
 @receiver(post_save, sender=SigningKey)
@@ -16,3 +18,24 @@ from oauth_cc.models import SigningKey
 def signing_keys_changed(**kwargs: Any) -> None:
     """A key was created, rotated or deleted here: re-read the active key on next use."""
     key_ring.forget_active()
+
+
+@receiver(post_save, sender=Client)
+@receiver(post_delete, sender=Client)
+def client_changed(instance: Client, **kwargs: Any) -> None:
+    """A client was disabled, enabled, moved or deleted here: its tokens follow at once.
+
+    Forgotten now and again after commit, so a read by another thread in between does not
+    keep the old state for a whole STATE_TTL_SECONDS.
+    """
+    client_id = instance.client_id
+    client_states.forget(client_id)
+    transaction.on_commit(lambda: client_states.forget(client_id))
+
+
+@receiver(post_save, sender=Project)
+@receiver(post_delete, sender=Project)
+def project_changed(instance: Project, **kwargs: Any) -> None:
+    project_id = instance.pk
+    client_states.forget_project(project_id)
+    transaction.on_commit(lambda: client_states.forget_project(project_id))

@@ -43,7 +43,9 @@ TEMPLATES = [{
 }]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests only
 
-OAUTH_CC = {"ISSUER": "https://issuer.test"}
+OAUTH_CC: dict[str, object] = {"ISSUER": "https://issuer.test"}
+if os.environ.get("OAUTH_CC_TEST_STATE_TTL"):  # the two-process test shortens the wait
+    OAUTH_CC["STATE_TTL_SECONDS"] = int(os.environ["OAUTH_CC_TEST_STATE_TTL"])
 
 
 def _database(url: str | None) -> dict[str, object]:

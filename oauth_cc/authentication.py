@@ -1,0 +1,45 @@
+"""``BearerJWTAuthentication``: DRF authentication by an RFC 9068 access token (RFC 6750)."""
+
+from __future__ import annotations
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from oauth_cc import errors
+from oauth_cc.exceptions import TokenError, UnknownProject
+from oauth_cc.principal import ClientPrincipal
+from oauth_cc.settings import oauth_cc_settings
+from oauth_cc.verification import VerifiedToken, verify_access_token
+
+
+class BearerJWTAuthentication(BaseAuthentication):
+    """Authenticate ``Authorization: Bearer <token>``.
+
+    Returns None for requests without a Bearer token (other schemes are left to other
+    classes), raises ``errors.BearerError`` (code 1024 or 1025) for a bad one, and on success
+    returns ``(ClientPrincipal, VerifiedToken)``: ``request.user`` and ``request.auth``.
+    """
+
+    keyword = "bearer"
+
+    def authenticate(self, request: Request) -> tuple[ClientPrincipal, VerifiedToken] | None:
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != self.keyword:
+            return None
+        token = token.strip()
+        if not token or " " in token:
+            raise errors.invalid_token("The Authorization header is not 'Bearer <token>'.")
+        try:
+            verified = verify_access_token(token)
+        except UnknownProject as e:
+            raise errors.project_not_found(e.description) from e
+        except TokenError as e:
+            raise errors.invalid_token(e.description) from e
+        return ClientPrincipal(verified), verified
+
+    def authenticate_header(self, request: Request) -> str:
+        """The bare RFC 6750 challenge, for a request that sent no credentials."""
+        return f'Bearer realm="{oauth_cc_settings.REALM}"'

@@ -1,0 +1,123 @@
+"""``HasScope``: require scopes of the request's access token (RFC 6750 §3.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.permissions import (
+    NOT,
+    OR,
+    BasePermission,
+    BasePermissionMetaclass,
+    OperandHolder,
+    SingleOperandHolder,
+)
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from oauth_cc import errors
+from oauth_cc.verification import VerifiedToken
+
+
+class _AnyOf:
+    """``a | b`` where ``a`` may refuse by raising: try ``b`` before giving ``a``'s answer."""
+
+    def __init__(self, op1: Any, op2: Any) -> None:
+        self.op1, self.op2 = op1, op2
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        try:
+            if self.op1.has_permission(request, view):
+                return True
+        except errors.BearerError as first:
+            try:
+                if self.op2.has_permission(request, view):
+                    return True
+            except errors.BearerError:
+                raise first from None
+            raise
+        return bool(self.op2.has_permission(request, view))
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        return bool(OR(self.op1, self.op2).has_object_permission(request, view, obj))
+
+
+class _Not:
+    def __init__(self, op1: Any) -> None:
+        self.op1 = op1
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        try:
+            return not self.op1.has_permission(request, view)
+        except errors.BearerError:
+            return True
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        return bool(NOT(self.op1).has_object_permission(request, view, obj))
+
+
+class _ScopeOperators:
+    """``|`` and ``~`` that understand a permission refusing by raising its RFC 6750 error.
+
+    (``&`` needs nothing: the first refusal is the answer.)
+    """
+
+    def __or__(self, other: Any) -> Any:
+        return _ScopeOperandHolder(cast(Any, _AnyOf), cast(Any, self), other)
+
+    def __ror__(self, other: Any) -> Any:
+        return _ScopeOperandHolder(cast(Any, _AnyOf), other, cast(Any, self))
+
+    def __invert__(self) -> Any:
+        return SingleOperandHolder(cast(Any, _Not), cast(Any, self))
+
+
+class _ScopeOperandHolder(_ScopeOperators, OperandHolder):
+    pass
+
+
+class _HasScopeMetaclass(_ScopeOperators, BasePermissionMetaclass):
+    pass
+
+
+class HasScope(BasePermission, metaclass=_HasScopeMetaclass):
+    """Allow a request whose token has every scope in ``view.required_scopes``.
+
+    ``HasScope.of("phone")`` names the scopes itself. A request without a token is refused
+    with the bare RFC 6750 challenge (401), one whose token lacks a scope with
+    ``insufficient_scope`` (403), rendered by ``OAUTH_CC["ERROR_RENDERER"]``. Composes with
+    DRF's ``&``, ``|`` and ``~``.
+    """
+
+    #: Scopes required by ``HasScope.of(...)``; None means ``view.required_scopes``.
+    scopes: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, *scopes: str) -> type[HasScope]:
+        """A ``HasScope`` that requires ``scopes`` whatever the view declares."""
+        if not scopes or not all(isinstance(s, str) and s for s in scopes):
+            raise ImproperlyConfigured("HasScope.of() needs one or more scope names.")
+        return type(f"HasScope_{'_'.join(scopes)}", (cls,), {"scopes": tuple(scopes)})
+
+    def required_scopes(self, view: APIView) -> Sequence[str]:
+        if self.scopes is not None:
+            return self.scopes
+        required = getattr(view, "required_scopes", None)
+        if required is None or isinstance(required, str) or not required:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__} uses HasScope but declares no required_scopes (a list "
+                f"of scope names); or use HasScope.of(\"scope\", ...).")
+        return tuple(required)
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        required = self.required_scopes(view)
+        token = request.auth
+        if not isinstance(token, VerifiedToken):
+            if request.successful_authenticator is None:
+                raise errors.no_credentials()
+            raise errors.insufficient_scope(required)  # signed in some other way
+        if not token.scopes.issuperset(required):
+            raise errors.insufficient_scope(required)
+        return True

@@ -1,0 +1,101 @@
+"""Client state for verification, cached in-process: disabled, deleted, revoked.
+
+A genuine token is refused when its client is disabled or gone, its project is disabled or
+gone, or its ``jti`` was revoked. Asking the database on every request would cost a query
+per API call, so each worker keeps what it learnt and re-reads it all in one query every
+``STATE_TTL_SECONDS``; a change made in this process applies at once (``signals``). A
+client's first token in a worker costs one query; after that, requests cost none.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from oauth_cc import clock, process_cache
+from oauth_cc.exceptions import InvalidToken, UnknownProject
+from oauth_cc.settings import oauth_cc_settings
+from oauth_cc.verification import VerifiedToken
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class ClientState:
+    exists: bool
+    active: bool = False
+    project_active: bool = False
+    project_id: int | None = None
+
+
+GONE = ClientState(exists=False)
+
+
+class ClientStates:
+    limit = 50_000  # clients remembered per worker before starting afresh
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._states: dict[str, ClientState] = {}
+        self._loaded_at = 0.0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states = {}
+            self._loaded_at = 0.0
+
+    def forget(self, client_id: str) -> None:
+        """Re-read this client on its next request (it changed in this process)."""
+        with self._lock:
+            self._states.pop(client_id, None)
+
+    def forget_project(self, project_id: int) -> None:
+        with self._lock:
+            for client_id in [c for c, s in self._states.items() if s.project_id == project_id]:
+                self._states.pop(client_id, None)
+
+    def check(self, token: VerifiedToken) -> None:
+        """Raise ``InvalidToken`` or ``UnknownProject`` if the token's client may not use it."""
+        state = self.state_of(token.client_id)
+        if not state.exists:
+            raise UnknownProject("The token's client or project no longer exists.")
+        if not state.active:
+            raise InvalidToken("The token's client is disabled.")
+        if not state.project_active:
+            raise InvalidToken("The token's project is disabled.")
+
+    def state_of(self, client_id: str) -> ClientState:
+        if clock.now() - self._loaded_at >= oauth_cc_settings.STATE_TTL_SECONDS:
+            self._reload()
+        state = self._states.get(client_id)
+        if state is None:
+            state = self._read([client_id]).get(client_id, GONE)
+            with self._lock:
+                if len(self._states) >= self.limit:
+                    self._states = {}
+                self._states[client_id] = state
+        return state
+
+    def _reload(self) -> None:
+        with self._lock:
+            if clock.now() - self._loaded_at < oauth_cc_settings.STATE_TTL_SECONDS:
+                return  # another thread just did
+            known = list(self._states)
+            fresh: dict[str, ClientState] = {}
+            for start in range(0, len(known), BATCH):
+                fresh.update(self._read(known[start:start + BATCH]))
+            self._states = {client_id: fresh.get(client_id, GONE) for client_id in known}
+            self._loaded_at = clock.now()
+
+    @staticmethod
+    def _read(client_ids: list[str]) -> dict[str, ClientState]:
+        from oauth_cc.models import Client
+
+        rows = Client.objects.filter(client_id__in=client_ids).values_list(
+            "client_id", "is_active", "project__is_active", "project_id")
+        return {cid: ClientState(True, active, project_active, project_id)
+                for cid, active, project_active, project_id in rows}
+
+
+client_states = ClientStates()
+process_cache.register(client_states.clear)

@@ -1,0 +1,234 @@
+"""Remote mode: keys from a JWK Set served over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from django.test import override_settings
+
+from oauth_cc.keyring import key_ring
+from oauth_cc.models import SigningKey
+from oauth_cc.remote_jwks import remote_jwks
+from oauth_cc.testing import bearer, mint_token
+from oauth_cc.verification import verify_access_token
+
+pytestmark = pytest.mark.django_db
+ISSUER = "https://issuer.test"
+
+
+class JWKSServer:
+    """A JWK Set server whose document, headers and failures the test controls."""
+
+    def __init__(self) -> None:
+        self.document: dict = {"keys": []}
+        self.cache_control = "public, max-age=300"
+        self.status = 200
+        self.delay = 0.0
+        self.hits = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits += 1
+                time.sleep(server.delay)
+                body = json.dumps(server.document).encode()
+                self.send_response(server.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", server.cache_control)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False  # a slow handler must not hold up the test
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    def publish_issuer_keys(self) -> None:
+        self.document = {"keys": [k.jwk() for k in SigningKey.objects.published()]}
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def jwks_server():
+    server = JWKSServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def remote(jwks_server, frozen_clock):
+    key_ring.signing_key()
+    jwks_server.publish_issuer_keys()
+    with override_settings(OAUTH_CC={"ISSUER": ISSUER, "JWKS_URL": jwks_server.url,
+                                     "JWKS_FETCH_TIMEOUT": 0.2}):
+        yield jwks_server
+
+
+def test_verifies_with_the_fetched_keys(http, remote, oauth_client):
+    client, _ = oauth_client
+    token = mint_token(client)
+    response = http.get("/api/address", headers=bearer(token))
+    assert response.status_code == 200
+    assert remote.hits == 1
+    http.get("/api/address", headers=bearer(token))
+    assert remote.hits == 1  # cached
+
+
+def test_no_database_query_in_remote_mode(http, remote, oauth_client,
+                                          django_assert_num_queries):
+    client, _ = oauth_client
+    token = mint_token(client)
+    http.get("/api/address", headers=bearer(token))
+    with django_assert_num_queries(0):
+        assert http.get("/api/address", headers=bearer(token)).status_code == 200
+
+
+def test_remote_mode_cannot_see_disabled_clients(remote, oauth_client):
+    """The documented trade-off: no database, no client state, until the token expires."""
+    client, _ = oauth_client
+    token = mint_token(client)
+    client.is_active = False
+    client.save()
+    assert verify_access_token(token).client_id == client.client_id
+
+
+def test_cache_lifetime_follows_max_age(remote, oauth_client, frozen_clock):
+    client, _ = oauth_client
+    token = mint_token(client)
+    remote.cache_control = "public, max-age=120"
+    verify_access_token(token)
+    frozen_clock.advance(119)
+    verify_access_token(token)
+    assert remote.hits == 1
+    frozen_clock.advance(1)
+    verify_access_token(token)
+    assert remote.hits == 2
+
+
+def test_cache_lifetime_is_bounded(remote, oauth_client, frozen_clock):
+    client, _ = oauth_client
+    remote.cache_control = "max-age=0"
+    verify_access_token(mint_token(client))
+    frozen_clock.advance(29)
+    verify_access_token(mint_token(client))
+    assert remote.hits == 1  # never more often than JWKS_MIN_REFETCH_SECONDS
+    remote.cache_control = "max-age=99999999"
+    frozen_clock.advance(1)
+    verify_access_token(mint_token(client))
+    frozen_clock.advance(86_399)
+    verify_access_token(mint_token(client))
+    assert remote.hits == 2
+    frozen_clock.advance(1)
+    verify_access_token(mint_token(client))
+    assert remote.hits == 3  # at most a day
+
+
+def test_unknown_kid_refetches_at_most_once_per_min_refetch(http, remote, oauth_client,
+                                                            frozen_clock):
+    client, _ = oauth_client
+    verify_access_token(mint_token(client))
+    assert remote.hits == 1
+    frozen_clock.advance(30)
+    for i in range(20):
+        forged = jwt.encode({"x": i}, "k" * 32, algorithm="HS256",
+                            headers={"typ": "at+jwt", "kid": f"forged-{i}"})
+        assert http.get("/api/address", headers=bearer(forged)).status_code == 401
+    assert remote.hits == 2
+
+
+def test_issuer_rotation_is_picked_up_through_the_unknown_kid(remote, oauth_client,
+                                                              frozen_clock):
+    client, _ = oauth_client
+    verify_access_token(mint_token(client))
+    SigningKey.objects.rotate()
+    SigningKey.objects.rotate()  # the new active key was never published to our cache
+    remote.publish_issuer_keys()
+    frozen_clock.advance(30)
+    token = mint_token(client)
+    assert verify_access_token(token).client_id == client.client_id
+    assert remote.hits == 2
+
+
+def test_next_key_is_known_before_it_signs(remote, oauth_client, frozen_clock):
+    """A single rotation needs no refetch: the next key was published in advance."""
+    client, _ = oauth_client
+    verify_access_token(mint_token(client))
+    SigningKey.objects.rotate()
+    assert verify_access_token(mint_token(client))
+    assert remote.hits == 1
+
+
+@pytest.mark.parametrize("failure", ["status", "garbage", "timeout", "down"])
+def test_failed_fetch_keeps_the_last_good_set(remote, oauth_client, frozen_clock, failure,
+                                              caplog):
+    client, _ = oauth_client
+    token = mint_token(client)
+    verify_access_token(token)
+    if failure == "status":
+        remote.status = 500
+    elif failure == "garbage":
+        remote.document = ["not", "a", "jwk set"]
+    elif failure == "timeout":
+        remote.delay = 0.5
+    else:
+        remote.close()
+    frozen_clock.advance(300)  # the cached set has expired
+    with caplog.at_level(logging.WARNING, logger="oauth_cc"):
+        assert verify_access_token(token).client_id == client.client_id
+    assert "Keeping the 2 key(s)" in caplog.text
+
+
+def test_nothing_fetched_means_every_token_is_invalid(http, oauth_client, jwks_server):
+    jwks_server.close()
+    with override_settings(OAUTH_CC={"ISSUER": ISSUER, "JWKS_URL": jwks_server.url,
+                                     "JWKS_FETCH_TIMEOUT": 0.2}):
+        client, _ = oauth_client
+        response = http.get("/api/address", headers=bearer(mint_token(client)))
+    assert response.status_code == 401
+
+
+def test_keys_of_disallowed_algorithms_and_private_keys_are_ignored(remote, oauth_client):
+    client, _ = oauth_client
+    token = mint_token(client)
+    kid = jwt.get_unverified_header(token)["kid"]
+    for key in remote.document["keys"]:
+        key["alg"] = "HS256"
+    remote.document["keys"].append({"kty": "oct", "k": "c2VjcmV0", "kid": kid, "alg": "HS256"})
+    with pytest.raises(Exception, match="unknown key"):
+        verify_access_token(token)
+
+
+def test_fetch_timeout_is_short(remote, oauth_client):
+    remote.delay = 1.0
+    client, _ = oauth_client
+    started = time.monotonic()
+    with pytest.raises(Exception, match="unknown key"):
+        verify_access_token(mint_token(client))
+    assert time.monotonic() - started < 0.9
+
+
+def test_remote_jwks_against_the_issuers_own_endpoint(live_server, oauth_client):
+    """The whole path: the issuer's real /.well-known/jwks.json over HTTP, and a rotation."""
+    client, _ = oauth_client
+    with override_settings(OAUTH_CC={"ISSUER": ISSUER,
+                                     "JWKS_URL": live_server.url + "/.well-known/jwks.json"}):
+        remote_jwks.clear()
+        assert verify_access_token(mint_token(client)).client_id == client.client_id
+        SigningKey.objects.rotate()
+        assert verify_access_token(mint_token(client)).client_id == client.client_id
