@@ -6,6 +6,8 @@ E005 SIGNING_ALGORITHM       E006 KEY_SIZE
 E007 ALLOWED_ALGORITHMS      E008 a seconds setting negative or not a number
 E009 AUDIENCE                E010 JWKS_URL
 E011 key material settings   E012 TRUSTED_PROXIES, AUTH_FAILURES_PER_* not counts
+E013 ERROR_RENDERER not importable / not callable
+E014 REALM not a non-empty string without quotes
 W001 ISSUER uses http on a host other than localhost / loopback
 """
 
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from oauth_cc.keys import MIN_RSA_KEY_SIZE, SUPPORTED_ALGORITHMS
 from oauth_cc.settings import DEFAULTS, oauth_cc_settings
@@ -114,6 +117,25 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
                 or any(not isinstance(i, str) or len(i) < 32 for i in items)):
             errors.append(Error(f"OAUTH_CC['{name}'] must be a string or a list of strings of "
                                 f"at least 32 characters.", id="oauth_cc.E011"))
+
+    renderer = s.ERROR_RENDERER
+    if isinstance(renderer, str):
+        try:
+            renderer = import_string(renderer)
+        except ImportError as e:
+            errors.append(Error(f"OAUTH_CC['ERROR_RENDERER'] cannot be imported: {e}",
+                                id="oauth_cc.E013"))
+            renderer = None
+        else:
+            if not callable(renderer):
+                errors.append(Error("OAUTH_CC['ERROR_RENDERER'] is not callable.",
+                                    id="oauth_cc.E013"))
+    elif not callable(renderer):
+        errors.append(Error("OAUTH_CC['ERROR_RENDERER'] must be a callable or its dotted path.",
+                            id="oauth_cc.E013"))
+    if not isinstance(s.REALM, str) or not s.REALM or '"' in s.REALM or "\\" in s.REALM:
+        errors.append(Error("OAUTH_CC['REALM'] must be a non-empty string without quotes or "
+                            "backslashes.", id="oauth_cc.E014"))
 
     for name in ("TRUSTED_PROXIES", "AUTH_FAILURES_PER_CLIENT", "AUTH_FAILURES_PER_ADDRESS"):
         value = getattr(s, name)

@@ -78,11 +78,10 @@ def challenge(failure: BearerFailure) -> str:
 
 def rfc6750(failure: BearerFailure) -> ErrorResponse:
     """The default rendering: RFC 6750 status and challenge, an OAuth-style JSON body."""
-    body: dict[str, Any] = {"error": failure.error or "invalid_request",
-                            "error_description": failure.description,
+    body: dict[str, Any] = {"error_description": failure.description,
                             "error_code": failure.code}
-    if not failure.error:
-        body = {"error_description": failure.description, "error_code": failure.code}
+    if failure.error:
+        body = {"error": failure.error, **body}
     if failure.scope:
         body["scope"] = " ".join(failure.scope)
     return ErrorResponse(failure.status, body, challenge(failure))

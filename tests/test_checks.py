@@ -63,6 +63,11 @@ def test_missing_oauth_cc_setting(settings):
     ({"SECRET_HASH_KEYS": [b"x" * 40]}, "oauth_cc.E011"),
     ({"TRUSTED_PROXIES": -1}, "oauth_cc.E012"),
     ({"AUTH_FAILURES_PER_CLIENT": 2.5}, "oauth_cc.E012"),
+    ({"ERROR_RENDERER": "no.such.module.render"}, "oauth_cc.E013"),
+    ({"ERROR_RENDERER": "oauth_cc.errors.INVALID_TOKEN_CODE"}, "oauth_cc.E013"),
+    ({"ERROR_RENDERER": 42}, "oauth_cc.E013"),
+    ({"REALM": ""}, "oauth_cc.E014"),
+    ({"REALM": 'a"b'}, "oauth_cc.E014"),
     ({"ISSUER": "http://api.example.com"}, "oauth_cc.W001"),
 ])
 def test_each_check_id(overrides, expected):
@@ -85,5 +90,5 @@ def test_check_ids_are_unique_per_problem_and_documented():
 
     documented = set(module.__doc__.split()) if module.__doc__ else set()
     for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008", "E009",
-                     "E010", "E011", "E012", "W001"):
+                     "E010", "E011", "E012", "E013", "E014", "W001"):
         assert check_id in documented
