@@ -61,8 +61,11 @@ TEMPLATES = [{
 
 def database_from_url(url: str | None) -> dict[str, object]:
     """A DATABASES entry for ``postgres://user:pass@host:port/name`` or ``sqlite:///path``."""
+    # Connections persist (CONN_MAX_AGE) for both engines: opening one per request would
+    # cost more than a whole token request.
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "demo.sqlite3"}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "demo.sqlite3",
+                "CONN_MAX_AGE": 60}
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql"):
         return {
@@ -75,7 +78,8 @@ def database_from_url(url: str | None) -> dict[str, object]:
             "CONN_MAX_AGE": 60,
         }
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:"}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:",
+                "CONN_MAX_AGE": 60}
     raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
 
 
@@ -89,9 +93,18 @@ else:
 
 OAUTH_CC: dict[str, object] = {
     "ISSUER": os.environ.get("OAUTH_CC_ISSUER", "http://127.0.0.1:8000"),
+    # The API's errors in the product document's format (demo_project/addresses/errors.py).
+    "ERROR_RENDERER": "demo_project.addresses.errors.seed_error",
 }
 if os.environ.get("OAUTH_CC_AUTH_FAILURES_PER_ADDRESS"):
     OAUTH_CC["AUTH_FAILURES_PER_ADDRESS"] = int(os.environ["OAUTH_CC_AUTH_FAILURES_PER_ADDRESS"])
+
+# The address API speaks JSON only (?format=json picks the JSONRenderer); its callers are
+# OAuth clients, never Django users.
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
