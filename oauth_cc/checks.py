@@ -9,6 +9,7 @@ E011 key material settings   E012 TRUSTED_PROXIES, AUTH_FAILURES_PER_* not count
 E013 ERROR_RENDERER not importable / not callable
 E014 REALM not a non-empty string without quotes
 W001 ISSUER uses http on a host other than localhost / loopback
+W002 the default cache is process-local and DEBUG is off (brute-force counts not shared)
 """
 
 from __future__ import annotations
@@ -142,4 +143,21 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
         if not _is_int(value) or value < 0:
             errors.append(Error(f"OAUTH_CC['{name}'] must be an integer, 0 or more.",
                                 id="oauth_cc.E012"))
+    errors.extend(check_cache())
     return errors
+
+
+PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
+                        "django.core.cache.backends.dummy.DummyCache")
+
+
+def check_cache() -> list[CheckMessage]:
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend in PROCESS_LOCAL_CACHES and not settings.DEBUG:
+        return [Warning(
+            "The default cache is process-local: each worker counts failed client "
+            "authentications on its own, so brute-force limits multiply by the number of "
+            "processes.", hint="Use a shared cache such as Redis (django.core.cache.backends."
+            "redis.RedisCache) when several processes serve the token endpoint.",
+            id="oauth_cc.W002")]
+    return []

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import credentials
+from oauth_cc import audit, credentials, throttle
 from oauth_cc.exceptions import InvalidClient, InvalidRequest
 from oauth_cc.models import Client, ClientRecord
 
@@ -127,25 +127,38 @@ def client_credentials(request: HttpRequest, params: dict[str, str]) -> ClientCr
 
 
 @sensitive_variables("creds")
-def authenticate_client(creds: ClientCredentials) -> ClientRecord:
-    """The client whose credentials these are. Raises ``InvalidClient`` otherwise.
+def authenticate_client(creds: ClientCredentials, address: str, *,
+                        endpoint: str = "token") -> ClientRecord:
+    """The client whose credentials these are. Raises ``InvalidClient`` otherwise, or
+    ``TooManyAttempts`` (before the secret is checked) when this client id or ``address`` has
+    failed too often (``throttle``).
 
     Unknown ids and wrong secrets get one answer and cost the same time, so responses do not
-    tell which client ids exist.
+    tell which client ids exist. Every failure is counted and goes to the audit trail.
     """
+    throttle.check(creds.client_id, address)
     record = Client.objects.record(creds.client_id) if len(creds.client_id) <= 64 else None
+    failure = None
     if record is None:
         credentials.burn_hash_time(creds.secret)
-        raise InvalidClient("Unknown client or wrong secret.", basic=creds.basic)
-    matches, needs_rehash = record.check_secret(creds.secret)
-    if not matches:
-        raise InvalidClient("Unknown client or wrong secret.", basic=creds.basic)
-    if not record.is_active:
-        raise InvalidClient("This client is disabled.", basic=creds.basic)
-    if not record.project_is_active:
-        raise InvalidClient("OAuth2 client credentials are not enabled for this client's "
-                            "project.", basic=creds.basic)
-    if needs_rehash:
-        Client.objects.filter(pk=record.pk, secret_hash=record.secret_hash).update(
-            secret_hash=credentials.hash_secret(creds.secret))
+        failure = ("unknown_client", "Unknown client or wrong secret.")
+    else:
+        matches, needs_rehash = record.check_secret(creds.secret)
+        if not matches:
+            failure = ("wrong_secret", "Unknown client or wrong secret.")
+        elif not record.is_active:
+            failure = ("client_disabled", "This client is disabled.")
+        elif not record.project_is_active:
+            failure = ("project_disabled",
+                       "OAuth2 client credentials are not enabled for this client's project.")
+        elif needs_rehash:
+            Client.objects.filter(pk=record.pk, secret_hash=record.secret_hash).update(
+                secret_hash=credentials.hash_secret(creds.secret))
+    if failure is not None:
+        throttle.record_failure(creds.client_id, address)
+        audit.emit(audit.client_authentication_failed, "client_authentication_failed",
+                   client_id=creds.client_id[:64], remote_addr=address, reason=failure[0],
+                   endpoint=endpoint)
+        raise InvalidClient(failure[1], basic=creds.basic)
+    assert record is not None
     return record

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, ClassVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Self
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from oauth_cc import clock, credentials, keys
+from oauth_cc import audit, clock, credentials, keys
 from oauth_cc.settings import oauth_cc_settings
 
 logger = logging.getLogger("oauth_cc")
@@ -132,6 +132,9 @@ class ClientManager(models.Manager["Client"]):
                 secret_hash=credentials.hash_secret(secret),
             )
             client.scopes.set(found)
+        client._loaded_is_active = client.is_active
+        audit.emit(audit.client_created, "client_created", client_id=client.client_id,
+                   project_id=client.project_id, name=client.name)
         return client, secret
 
     def record(self, client_id: str) -> ClientRecord | None:
@@ -179,6 +182,7 @@ class Client(models.Model):
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
     objects: ClassVar[ClientManager] = ClientManager()
+    _loaded_is_active: bool | None = None
 
     class Meta:
         ordering = ["name", "pk"]
@@ -190,6 +194,13 @@ class Client(models.Model):
 
     def __repr__(self) -> str:
         return f"<Client {self.client_id}>"
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Self:
+        instance = super().from_db(*args, **kwargs)
+        # What was loaded, so saving a change of is_active can be audited (signals.py).
+        instance._loaded_is_active = instance.__dict__.get("is_active")
+        return instance
 
     def regenerate_secret(self, grace_seconds: int | None = None) -> str:
         """Give the client a new secret and return it in plain text (the only time it exists).
@@ -211,6 +222,8 @@ class Client(models.Model):
         self.secret_updated_at = now
         self.save(update_fields=["secret_hash", "previous_secret_hash",
                                  "previous_secret_expires_at", "secret_updated_at"])
+        audit.emit(audit.client_secret_regenerated, "client_secret_regenerated",
+                   client_id=self.client_id, grace_seconds=grace_seconds)
         return secret
 
 
@@ -310,7 +323,14 @@ class SigningKeyManager(models.Manager["SigningKey"]):
         upcoming.activated_at = now
         upcoming.save(update_fields=["state", "activated_at"])
         self.create_key(SigningKeyState.NEXT, algorithm)
-        logger.info("Rotated signing keys: %s is active.", upcoming.kid)
+        retired_kid = active.kid if active is not None else None
+        kid, new_algorithm = upcoming.kid, upcoming.algorithm
+        transaction.on_commit(lambda: audit.emit(
+            audit.signing_key_rotated, "signing_key_rotated", kid=kid,
+            algorithm=new_algorithm, retired_kid=retired_kid))
+        if retired_kid is not None:
+            transaction.on_commit(lambda: audit.emit(
+                audit.signing_key_retired, "signing_key_retired", kid=retired_kid))
         return upcoming
 
     def published(self) -> models.QuerySet[SigningKey]:
@@ -366,3 +386,42 @@ class SigningKey(models.Model):
     def jwk(self) -> dict[str, Any]:
         """The public JWK as published in the JWKS."""
         return keys.published_jwk(self.public_jwk, self.kid, self.algorithm)
+
+
+class RevokedTokenManager(models.Manager["RevokedToken"]):
+    def revoke(self, *, jti: str, client_id: str, expires_at: float) -> bool:
+        """Put ``jti`` on the denylist until ``expires_at``; True if it was not there yet."""
+        _, created = self.get_or_create(jti=jti, defaults={
+            "client_id": client_id,
+            "expires_at": datetime.fromtimestamp(expires_at, tz=UTC)})
+        return created
+
+    def live(self) -> models.QuerySet[RevokedToken]:
+        """Revocations of tokens that a verifier (with its leeway) could still accept."""
+        return self.filter(expires_at__gt=clock.now_datetime()
+                           - timedelta(seconds=oauth_cc_settings.LEEWAY_SECONDS))
+
+    def prune(self) -> int:
+        """Delete revocations of tokens that have expired anyway; return how many."""
+        cutoff = clock.now_datetime() - timedelta(seconds=oauth_cc_settings.LEEWAY_SECONDS)
+        deleted, _ = self.filter(expires_at__lte=cutoff).delete()
+        return deleted
+
+
+class RevokedToken(models.Model):
+    """A revoked access token (RFC 7009), by ``jti``, kept until the token would expire."""
+
+    jti = models.CharField(_("token id (jti)"), max_length=64, unique=True, editable=False)
+    client_id = models.CharField(_("client id"), max_length=64, db_index=True, editable=False)
+    expires_at = models.DateTimeField(_("token expires"), db_index=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), default=clock.now_datetime, editable=False)
+
+    objects: ClassVar[RevokedTokenManager] = RevokedTokenManager()
+
+    class Meta:
+        ordering = ["-revoked_at"]
+        verbose_name = _("revoked token")
+        verbose_name_plural = _("revoked tokens")
+
+    def __str__(self) -> str:
+        return self.jti

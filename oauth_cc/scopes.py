@@ -10,6 +10,9 @@ from oauth_cc.exceptions import InvalidScope
 # scope-token = 1*( %x21 / %x23-5B / %x5D-7E ): printable ASCII but space, '"' and '\'.
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
 MAX_SCOPE_LENGTH = 64
+# Scopes a client may be allowed that are permissions of the client itself, never granted
+# inside an access token: "introspection" lets a client introspect other clients' tokens.
+CLIENT_PERMISSIONS = frozenset({"introspection"})
 
 
 def is_valid_scope_name(name: str) -> bool:
@@ -43,10 +46,13 @@ def grant(requested: str | None, permitted: Sequence[str]) -> list[str]:
     Raises ``InvalidScope`` naming the first requested scope the client may not have.
     """
     names = parse_scope(requested or "")
+    allowed = set(permitted) - CLIENT_PERMISSIONS
     if not names:
-        return sorted(permitted)
-    allowed = set(permitted)
+        return sorted(allowed)
     for name in names:
+        if name in CLIENT_PERMISSIONS:
+            raise InvalidScope(f"{name!r} is a permission of the client, not a scope a token "
+                               "can carry.")
         if name not in allowed:
             raise InvalidScope(f"The scope {name!r} is unknown or not permitted for this client.")
     return names

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from oauth_cc import audit
 from oauth_cc.keyring import key_ring
-from oauth_cc.models import Client, Project, SigningKey
+from oauth_cc.models import Client, Project, RevokedToken, SigningKey
 from oauth_cc.state import client_states
 
 
@@ -31,6 +32,13 @@ def client_changed(instance: Client, **kwargs: Any) -> None:
     client_id = instance.client_id
     client_states.forget(client_id)
     transaction.on_commit(lambda: client_states.forget(client_id))
+    was_active = getattr(instance, "_loaded_is_active", None)
+    if kwargs.get("signal") is post_save and not kwargs.get("created") and \
+            was_active is not None and was_active != instance.is_active:
+        signal, event = ((audit.client_enabled, "client_enabled") if instance.is_active
+                         else (audit.client_disabled, "client_disabled"))
+        audit.emit(signal, event, client_id=client_id, project_id=instance.project_id)
+        instance._loaded_is_active = instance.is_active
 
 
 @receiver(post_save, sender=Project)
@@ -39,3 +47,9 @@ def project_changed(instance: Project, **kwargs: Any) -> None:
     project_id = instance.pk
     client_states.forget_project(project_id)
     transaction.on_commit(lambda: client_states.forget_project(project_id))
+
+
+@receiver(post_save, sender=RevokedToken)
+def token_revoked(instance: RevokedToken, created: bool, **kwargs: Any) -> None:
+    """Refuse a token revoked in this process at once (others re-read within STATE_TTL)."""
+    client_states.revoked(instance.jti)

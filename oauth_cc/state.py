@@ -2,9 +2,10 @@
 
 A genuine token is refused when its client is disabled or gone, its project is disabled or
 gone, or its ``jti`` was revoked. Asking the database on every request would cost a query
-per API call, so each worker keeps what it learnt and re-reads it all in one query every
-``STATE_TTL_SECONDS``; a change made in this process applies at once (``signals``). A
-client's first token in a worker costs one query; after that, requests cost none.
+per API call, so each worker keeps what it learnt and re-reads it all every
+``STATE_TTL_SECONDS`` (one query for the clients it has seen, one for the live revocations);
+a change made in this process applies at once (``signals``). A client's first token in a
+worker costs one query; after that, requests cost none.
 """
 
 from __future__ import annotations
@@ -37,12 +38,19 @@ class ClientStates:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._states: dict[str, ClientState] = {}
+        self._revoked: frozenset[str] = frozenset()
         self._loaded_at = 0.0
 
     def clear(self) -> None:
         with self._lock:
             self._states = {}
+            self._revoked = frozenset()
             self._loaded_at = 0.0
+
+    def revoked(self, jti: str) -> None:
+        """A token was revoked in this process: refuse it from now on."""
+        with self._lock:
+            self._revoked = self._revoked | {jti}
 
     def forget(self, client_id: str) -> None:
         """Re-read this client on its next request (it changed in this process)."""
@@ -57,6 +65,8 @@ class ClientStates:
     def check(self, token: VerifiedToken) -> None:
         """Raise ``InvalidToken`` or ``UnknownProject`` if the token's client may not use it."""
         state = self.state_of(token.client_id)
+        if token.jti in self._revoked:
+            raise InvalidToken("The token has been revoked.")
         if not state.exists:
             raise UnknownProject("The token's client or project no longer exists.")
         if not state.active:
@@ -77,9 +87,13 @@ class ClientStates:
         return state
 
     def _reload(self) -> None:
+        """Re-read every known client and the live revocations: one query each."""
+        from oauth_cc.models import RevokedToken
+
         with self._lock:
             if clock.now() - self._loaded_at < oauth_cc_settings.STATE_TTL_SECONDS:
                 return  # another thread just did
+            self._revoked = frozenset(RevokedToken.objects.live().values_list("jti", flat=True))
             known = list(self._states)
             fresh: dict[str, ClientState] = {}
             for start in range(0, len(known), BATCH):

@@ -8,6 +8,8 @@ app_name = "oauth_cc"
 
 urlpatterns = [
     path("oauth/token", views.TokenView.as_view(), name="token"),
+    path("oauth/introspect", views.IntrospectionView.as_view(), name="introspection"),
+    path("oauth/revoke", views.RevocationView.as_view(), name="revocation"),
     path(".well-known/jwks.json", views.JWKSView.as_view(), name="jwks"),
     path(".well-known/oauth-authorization-server", views.MetadataView.as_view(),
          name="metadata"),

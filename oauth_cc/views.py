@@ -18,6 +18,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 
+from oauth_cc import audit, last_used, throttle
 from oauth_cc import scopes as scope_rules
 from oauth_cc.client_auth import authenticate_client, client_credentials, read_form
 from oauth_cc.exceptions import (
@@ -25,19 +26,24 @@ from oauth_cc.exceptions import (
     InvalidRequest,
     OAuthError,
     SigningKeyError,
+    TokenError,
     TooManyAttempts,
+    UnauthorizedClient,
     UnsupportedGrantType,
 )
 from oauth_cc.keyring import key_ring
-from oauth_cc.models import Scope, SigningKey
+from oauth_cc.models import RevokedToken, Scope, SigningKey
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.tokens import mint_access_token
+from oauth_cc.verification import verify_access_token, verify_signature_and_claims
 
 logger = logging.getLogger("oauth_cc")
 
 CLIENT_CREDENTIALS = "client_credentials"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 _DIGITS = re.compile(r"[0-9]{1,10}")
+INTROSPECTED_CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti",
+                       "project")
 
 
 def no_store(response: HttpResponseBase) -> HttpResponseBase:
@@ -101,7 +107,8 @@ class TokenView(OAuthEndpoint):
     def post(self, request: HttpRequest) -> HttpResponse:
         params = read_form(request, self.max_body_bytes)
         credentials = client_credentials(request, params)
-        client = authenticate_client(credentials)
+        address = throttle.client_address(request)
+        client = authenticate_client(credentials, address)
         grant_type = params.get("grant_type")
         if grant_type is None:
             raise InvalidRequest("The grant_type parameter is missing.")
@@ -112,7 +119,67 @@ class TokenView(OAuthEndpoint):
         expires_in = parse_expires_in(params.get("expires_in"))
         issued = mint_access_token(client_id=client.client_id, project_id=client.project_id,
                                    scopes=granted, expires_in=expires_in)
+        last_used.touch(client.pk)
+        audit.emit(audit.token_issued, "token_issued", client_id=client.client_id,
+                   project_id=client.project_id, jti=issued.jti, scope=issued.scope,
+                   expires_in=issued.expires_in, remote_addr=address)
         return JsonResponse(issued.response_body())
+
+
+def token_parameter(params: dict[str, str]) -> str:
+    token = params.get("token")
+    if token is None:
+        raise InvalidRequest("The token parameter is missing.")
+    return token
+
+
+class IntrospectionView(OAuthEndpoint):
+    """``POST /oauth/introspect``: RFC 7662 token introspection for authenticated clients.
+
+    A client sees its own tokens; a client allowed the ``introspection`` scope sees every
+    client's. Anything else, and every token that is not active, is ``{"active": false}``.
+    """
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        params = read_form(request, self.max_body_bytes)
+        credentials = client_credentials(request, params)
+        caller = authenticate_client(credentials, throttle.client_address(request),
+                                     endpoint="introspect")
+        token = token_parameter(params)
+        try:
+            verified = verify_access_token(token, key_ring)
+        except TokenError:
+            return JsonResponse({"active": False})
+        if verified.client_id != caller.client_id and "introspection" not in caller.scopes:
+            return JsonResponse({"active": False})
+        claims = verified.claims
+        body = {"active": True, "token_type": "Bearer",
+                **{name: claims[name] for name in INTROSPECTED_CLAIMS if name in claims}}
+        return JsonResponse(body)
+
+
+class RevocationView(OAuthEndpoint):
+    """``POST /oauth/revoke``: RFC 7009 revocation of an access token by its own client."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        params = read_form(request, self.max_body_bytes)
+        credentials = client_credentials(request, params)
+        caller = authenticate_client(credentials, throttle.client_address(request),
+                                     endpoint="revoke")
+        token = token_parameter(params)
+        # token_type_hint is accepted and not needed: access tokens are all we issue.
+        try:
+            verified = verify_signature_and_claims(token, key_ring)
+        except TokenError:
+            return HttpResponse(status=200)  # RFC 7009 §2.2: invalid tokens are not an error
+        if verified.client_id != caller.client_id:
+            raise UnauthorizedClient("A client may revoke only the tokens issued to it.")
+        if RevokedToken.objects.revoke(jti=verified.jti, client_id=verified.client_id,
+                                       expires_at=verified.expires_at):
+            audit.emit(audit.token_revoked, "token_revoked", client_id=verified.client_id,
+                       jti=verified.jti)
+        RevokedToken.objects.prune()
+        return HttpResponse(status=200)
 
 
 class JWKSView(View):
@@ -143,7 +210,8 @@ class MetadataView(View):
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             # REQUIRED by RFC 8414 §2, and empty: there is no authorization endpoint.
             "response_types_supported": [],
-            "scopes_supported": list(Scope.objects.values_list("name", flat=True)),
+            "scopes_supported": list(Scope.objects.exclude(
+                name__in=scope_rules.CLIENT_PERMISSIONS).values_list("name", flat=True)),
         }
         for name in ("introspection", "revocation"):
             try:

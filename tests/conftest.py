@@ -19,8 +19,11 @@ real_generate_private_key = keys.generate_private_key
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
-    """No cached key or client state outlives the test whose database rolled back."""
+    """No cached key, client state or failure count outlives the test that made it."""
+    from django.core.cache import cache
+
     process_cache.clear_all()
+    cache.clear()
     yield
     process_cache.clear_all()
 
@@ -53,8 +56,11 @@ def frozen_clock() -> Iterator[clock.FrozenClock]:
 
 @pytest.fixture
 def scopes(db: None) -> dict[str, Scope]:
-    return {name: Scope.objects.create(name=name, description=f"{name} APIs")
+    made = {name: Scope.objects.create(name=name, description=f"{name} APIs")
             for name in ("address", "phone", "email")}
+    # Created by a migration, but a transactional test before this one may have flushed it.
+    made["introspection"] = Scope.objects.get_or_create(name="introspection")[0]
+    return made
 
 
 @pytest.fixture

@@ -17,15 +17,32 @@ def ids(**overrides):
         return sorted({m.id for m in check_settings()})
 
 
-def test_defaults_pass():
+def test_defaults_pass(settings):
+    settings.DEBUG = True  # W002 is about production caches: see below
     assert ids() == []
 
 
-def test_manage_py_check_passes_on_the_test_settings():
+def test_manage_py_check_passes_on_the_test_settings(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/0"}}
     call_command("check", "--fail-level", "WARNING")
 
 
+@pytest.mark.parametrize(("backend", "debug", "expected"), [
+    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W002"]),
+    ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W002"]),
+    ("django.core.cache.backends.locmem.LocMemCache", True, []),
+    ("django.core.cache.backends.redis.RedisCache", False, []),
+    ("django.core.cache.backends.db.DatabaseCache", False, []),
+])
+def test_process_local_cache_warning(settings, backend, debug, expected):
+    settings.DEBUG = debug
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "x"}}
+    assert ids() == expected
+
+
 def test_missing_oauth_cc_setting(settings):
+    settings.DEBUG = True
     del settings.OAUTH_CC  # pytest-django sends no setting_changed for a deletion
     oauth_cc_settings.reload()
     assert [m.id for m in check_settings()] == ["oauth_cc.E001"]
@@ -70,17 +87,19 @@ def test_missing_oauth_cc_setting(settings):
     ({"REALM": 'a"b'}, "oauth_cc.E014"),
     ({"ISSUER": "http://api.example.com"}, "oauth_cc.W001"),
 ])
-def test_each_check_id(overrides, expected):
+def test_each_check_id(settings, overrides, expected):
+    settings.DEBUG = True
     assert ids(**overrides) == [expected]
 
 
 @pytest.mark.parametrize("issuer", ["http://127.0.0.1:8000", "http://localhost:8000",
                                     "https://api.example.com", "https://api.example.com/v1"])
-def test_good_issuers(issuer):
+def test_good_issuers(settings, issuer):
+    settings.DEBUG = True
     assert ids(ISSUER=issuer) == []
 
 
-@override_settings(OAUTH_CC=["not", "a", "dict"])
+@override_settings(OAUTH_CC=["not", "a", "dict"], DEBUG=True)
 def test_oauth_cc_must_be_a_dict():
     assert [m.id for m in check_settings()] == ["oauth_cc.E003"]
 
@@ -90,5 +109,5 @@ def test_check_ids_are_unique_per_problem_and_documented():
 
     documented = set(module.__doc__.split()) if module.__doc__ else set()
     for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008", "E009",
-                     "E010", "E011", "E012", "E013", "E014", "W001"):
+                     "E010", "E011", "E012", "E013", "E014", "W001", "W002"):
         assert check_id in documented
