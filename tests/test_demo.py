@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -48,3 +49,53 @@ def test_demo_setup_prints_working_credentials(tmp_path):
     assert '"full_address": "274 Harbour Drive, COFFS HARBOUR NSW 2450"' in api
     assert no_token == ('400 {"completions": [], "message": "Invalid or expired bearer token", '
                         '"error_code": "1024", "success": false}')
+
+
+def test_the_printed_curl_lines_work_against_the_running_demo(tmp_path):
+    """What `make demo` prints, pasted into a shell, against the demo's real server."""
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        import pytest
+
+        pytest.skip("needs curl and bash")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "OAUTH_CC_ISSUER": base}
+    run(["manage.py", "migrate", "--noinput"], env)
+    out = run(["manage.py", "demo_setup"], env)
+    step2 = out.split("2. Call the API with it")[1].split("3. The public signing keys")[0]
+    commands = "\n".join(step2.splitlines()[1:])
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload",
+                               f"127.0.0.1:{port}"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/.well-known/jwks.json", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the demo server did not start"
+                time.sleep(0.1)
+        result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + commands], env=env,
+                                capture_output=True, text=True, timeout=60, check=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    bodies, text, decoder = [], result.stdout.strip(), json.JSONDecoder()
+    while text:  # curl prints the three bodies back to back
+        body, end = decoder.raw_decode(text)
+        bodies.append(body)
+        text = text[end:].lstrip()
+    autocomplete, verification, phone = bodies
+    assert autocomplete["completions"][0]["full_address"] == \
+        "274 Harbour Drive, COFFS HARBOUR NSW 2450"
+    assert verification["matched"] is True
+    assert phone["success"] is True

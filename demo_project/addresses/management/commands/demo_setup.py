@@ -58,13 +58,26 @@ class Command(BaseCommand):
         out(f"  client_secret: {secret}")
         out("  (the secret is stored only as a hash: copy it now)")
         out("")
-        out("Get a token (as in the product document):")
-        out(f'  curl -X POST {base}/oauth/token \\\n'
-            f'    -d "grant_type=client_credentials" \\\n'
-            f'    -d "client_id={client.client_id}" \\\n'
-            f'    -d "client_secret={secret}" \\\n'
-            f'    -d "scope=address phone"')
+        token_call = (f'curl -X POST {base}/oauth/token \\\n'
+                      f'    -d "grant_type=client_credentials" \\\n'
+                      f'    -d "client_id={client.client_id}" \\\n'
+                      f'    -d "client_secret={secret}" \\\n'
+                      f'    -d "scope=address phone"')
+        out("1. Get a token (as in the product document):")
+        out("  " + token_call)
         out("")
-        out("The public signing keys:")
+        out("2. Call the API with it (here the token goes into $TOKEN first):")
+        out(f"  TOKEN=$({token_call.replace('curl -X POST', 'curl -s -X POST')} \\\n"
+            "    | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
+        out(f'  curl -H "Authorization: Bearer $TOKEN" \\\n'
+            f'    "{base}/api/au/address/autocomplete/?q=274+Harb&source=GNAF,PAF&format=json"')
+        out(f'  curl -H "Authorization: Bearer $TOKEN" \\\n'
+            f'    "{base}/api/au/address/v2/verification/?q=274+Harbour+Drive%2C+COFFS+HARBOUR'
+            f'+NSW+2450&format=json"')
+        out(f'  curl -H "Authorization: Bearer $TOKEN" \\\n'
+            f'    "{base}/api/phone/verification/?phone_number=0123456&country_code=AU'
+            f'&format=json"')
+        out("")
+        out("3. The public signing keys, to verify tokens yourself:")
         out(f"  curl {base}/.well-known/jwks.json")
         out("")
