@@ -71,10 +71,10 @@ def test_create_oauth_client_exits_non_zero(scopes):
 def test_create_oauth_scope():
     assert "Created scope address" in run("create_oauth_scope", "address", "--description",
                                           "Address APIs")
-    assert Scope.objects.get().description == "Address APIs"
+    assert Scope.objects.get(name="address").description == "Address APIs"
     assert "Updated scope address" in run("create_oauth_scope", "address", "--description",
                                           "New")
-    assert Scope.objects.get().description == "New"
+    assert Scope.objects.get(name="address").description == "New"
     with pytest.raises(CommandError):
         run("create_oauth_scope", "has space")
 

@@ -1,0 +1,223 @@
+"""Scope, Project, Client: who may get tokens, with which scopes, and their secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, Self
+
+from django.core.exceptions import ValidationError
+from django.db import connections, models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from oauth_cc import audit, clock, credentials
+from oauth_cc.settings import oauth_cc_settings
+
+
+def validate_scope_name(value: str) -> None:
+    from oauth_cc.scopes import MAX_SCOPE_LENGTH, is_valid_scope_name
+
+    if not is_valid_scope_name(value):
+        raise ValidationError(
+            _("A scope name is 1 to %(max)d printable ASCII characters without spaces, quotes "
+              "or backslashes (RFC 6749 §3.3)."),
+            params={"max": MAX_SCOPE_LENGTH},
+        )
+
+
+class UnknownScopes(ValueError):
+    """Some scope names do not exist. ``names`` lists them."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted(names)
+        super().__init__("Unknown scope(s): " + ", ".join(self.names))
+
+
+class Scope(models.Model):
+    name = models.CharField(_("name"), max_length=64, unique=True,
+                            validators=[validate_scope_name])
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("scope")
+        verbose_name_plural = _("scopes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(models.Model):
+    """The account that owns clients. Its clients work only while it is active."""
+
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(
+        _("OAuth2 client credentials enabled"), default=True,
+        help_text=_("When off, the project's clients cannot get tokens and their tokens are "
+                    "rejected."),
+    )
+    created_at = models.DateTimeField(_("created"), default=clock.now_datetime, editable=False)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """What the token endpoint needs of a client, read in one query."""
+
+    pk: int
+    client_id: str
+    project_id: int
+    secret_hash: str
+    has_previous_secret: bool
+    is_active: bool
+    project_is_active: bool
+    scopes: tuple[str, ...]
+
+    @property
+    def enabled(self) -> bool:
+        return self.is_active and self.project_is_active
+
+    def check_secret(self, secret: str) -> tuple[bool, bool]:
+        """``(matches, needs_rehash)`` for ``secret``, honouring the rotation grace period.
+
+        The previous secret is read (a second query) only when the current one did not match.
+        """
+        matches, rehash = credentials.check_secret(secret, self.secret_hash)
+        if matches or not self.has_previous_secret:
+            return matches, rehash
+        previous = Client.objects.filter(pk=self.pk).values_list(
+            "previous_secret_hash", "previous_secret_expires_at").first()
+        if previous and previous[1] and clock.now_datetime() < previous[1]:
+            return credentials.check_secret(secret, previous[0])[0], False
+        return False, False
+
+    def __repr__(self) -> str:
+        return f"<ClientRecord {self.client_id}>"
+
+
+class ClientManager(models.Manager["Client"]):
+    _record_sql: ClassVar[dict[str, str]] = {}
+
+    def create_client(self, name: str, *, project: Project | None = None,
+                      scopes: Iterable[str] = (), is_active: bool = True) -> tuple[Client, str]:
+        """Create a client with a new id and secret. Returns ``(client, plaintext_secret)``.
+
+        Without ``project`` a project named ``name`` is created. Raises ``UnknownScopes`` if a
+        scope name does not exist; nothing is created then.
+        """
+        wanted = set(scopes)
+        found = list(Scope.objects.filter(name__in=wanted))
+        missing = wanted - {s.name for s in found}
+        if missing:
+            raise UnknownScopes(missing)
+        secret = credentials.generate_client_secret()
+        with transaction.atomic():
+            if project is None:
+                project = Project.objects.create(name=name)
+            client = self.create(
+                name=name, project=project, is_active=is_active,
+                client_id=credentials.generate_client_id(),
+                secret_hash=credentials.hash_secret(secret),
+            )
+            client.scopes.set(found)
+        client._loaded_is_active = client.is_active
+        audit.emit(audit.client_created, "client_created", client_id=client.client_id,
+                   project_id=client.project_id, name=client.name)
+        return client, secret
+
+    def record(self, client_id: str) -> ClientRecord | None:
+        """The ``ClientRecord`` for ``client_id`` in one query (a LEFT JOIN over its scopes).
+
+        This is the token endpoint's only query. Compiling it through the ORM would cost
+        about as much as running it, so its SQL is compiled once per database and reused.
+        """
+        connection = connections[self.db]
+        sql = self._record_sql.get(connection.alias)
+        if sql is None:
+            sql, params = self.filter(client_id="?").order_by().values_list(
+                "pk", "client_id", "project_id", "secret_hash", "previous_secret_hash",
+                "is_active", "project__is_active", "scopes__name",
+            ).query.sql_with_params()
+            assert params == ("?",), params
+            self._record_sql[connection.alias] = sql
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [client_id])
+            rows = cursor.fetchall()
+        if not rows:
+            return None
+        pk, found_id, project_id, secret_hash, previous, active, project_active, _ = rows[0]
+        return ClientRecord(pk, found_id, project_id, secret_hash, bool(previous), bool(active),
+                            bool(project_active), tuple(sorted(r[7] for r in rows if r[7])))
+
+
+class Client(models.Model):
+    """An OAuth2 confidential client of a project. Its secret is kept only as a keyed hash."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="clients",
+                                verbose_name=_("project"))
+    name = models.CharField(_("name"), max_length=200)
+    client_id = models.CharField(_("client id"), max_length=64, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=128, editable=False)
+    # The secret before the last regeneration, valid until previous_secret_expires_at.
+    previous_secret_hash = models.CharField(max_length=128, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scopes = models.ManyToManyField(Scope, blank=True, related_name="clients",
+                                    verbose_name=_("allowed scopes"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now_datetime, editable=False)
+    secret_updated_at = models.DateTimeField(_("secret updated"), default=clock.now_datetime,
+                                             editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    objects: ClassVar[ClientManager] = ClientManager()
+    _loaded_is_active: bool | None = None
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    def __repr__(self) -> str:
+        return f"<Client {self.client_id}>"
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Self:
+        instance = super().from_db(*args, **kwargs)
+        # What was loaded, so saving a change of is_active can be audited (signals.py).
+        instance._loaded_is_active = instance.__dict__.get("is_active")
+        return instance
+
+    def regenerate_secret(self, grace_seconds: int | None = None) -> str:
+        """Give the client a new secret and return it in plain text (the only time it exists).
+
+        The old secret stays valid for ``grace_seconds`` (default
+        ``SECRET_ROTATION_GRACE_SECONDS``), so deployments can roll to the new one.
+        """
+        if grace_seconds is None:
+            grace_seconds = oauth_cc_settings.SECRET_ROTATION_GRACE_SECONDS
+        secret = credentials.generate_client_secret()
+        now = clock.now_datetime()
+        if grace_seconds > 0:
+            self.previous_secret_hash = self.secret_hash
+            self.previous_secret_expires_at = now + timedelta(seconds=grace_seconds)
+        else:
+            self.previous_secret_hash = ""
+            self.previous_secret_expires_at = None
+        self.secret_hash = credentials.hash_secret(secret)
+        self.secret_updated_at = now
+        self.save(update_fields=["secret_hash", "previous_secret_hash",
+                                 "previous_secret_expires_at", "secret_updated_at"])
+        audit.emit(audit.client_secret_regenerated, "client_secret_regenerated",
+                   client_id=self.client_id, grace_seconds=grace_seconds)
+        return secret
