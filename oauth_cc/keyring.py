@@ -5,6 +5,10 @@ kid's material never changes). Which key is active is re-read at most every
 ``STATE_TTL_SECONDS``; a rotation in this process drops the cache at once (see ``signals``).
 A worker that has not yet noticed a rotation keeps signing with the just-retired key, which
 stays published for that long and more (``models.retired_key_lifetime``).
+
+For verifying on the issuer's own site, the published public keys are cached the same way:
+re-read every ``STATE_TTL_SECONDS``, and on an unknown ``kid`` at most once per
+``JWKS_MIN_REFETCH_SECONDS``.
 """
 
 from __future__ import annotations
