@@ -122,6 +122,25 @@ class SigningKeyManager(models.Manager["SigningKey"]):
                 audit.signing_key_retired, "signing_key_retired", kid=retired_kid))
         return upcoming
 
+    def replace_next(self, among: list[int] | None = None) -> SigningKey | None:
+        """Replace the ``next`` key (if ``among`` is given, only if its pk is in it) by a new
+        one of the same algorithm; return the new key, or None when there was nothing to do.
+
+        A ``next`` key has never signed, so no token needs it: it can leave the JWKS at once
+        (``rotate()`` does the same when the algorithm changes). May raise ``IntegrityError``
+        if a concurrent rotation created a ``next`` key first.
+        """
+        with transaction.atomic():
+            old = self.select_for_update().filter(state=SigningKeyState.NEXT)
+            if among is not None:
+                old = old.filter(pk__in=among)
+            current = old.first()
+            if current is None:
+                return None
+            algorithm = current.algorithm
+            current.delete()
+            return self.create_key(SigningKeyState.NEXT, algorithm)
+
     def published(self) -> models.QuerySet[SigningKey]:
         """Keys in the JWKS: active, next, and retired ones that may still verify a token."""
         cutoff = clock.now_datetime() - retired_key_lifetime()

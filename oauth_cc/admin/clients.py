@@ -1,0 +1,386 @@
+"""The Django admin of oauth_cc: clients (whose secrets are shown once), projects, scopes and
+signing keys (read only, never their private part).
+
+A client secret exists in plain text only in the response to the request that made it: saving
+the add form, or the "Regenerate secret" button, renders a page that shows it once, with
+``Cache-Control: no-store``. It never passes through a redirect, the messages framework (whose
+cookie or session storage would keep it), the session or the admin log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_POST
+
+from oauth_cc import clock
+from oauth_cc.models import (
+    Client,
+    Project,
+    Scope,
+    SigningKey,
+)
+from oauth_cc.settings import oauth_cc_settings
+
+SHOWN_ONCE_TEMPLATE = "oauth_cc/admin/client_secret.html"
+# Where save_model() leaves the new secret for response_add(): on this request object only.
+_SHOWN_ONCE_ATTR = "_oauth_cc_shown_once"
+# Members of a private JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): never displayed.
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
+
+if TYPE_CHECKING:  # the admin and form classes are generic in django-stubs only
+    ClientFormBase = forms.ModelForm[Client]
+    ClientAdminBase = admin.ModelAdmin[Client]
+    ClientInlineBase = admin.TabularInline[Client, Project]
+    ProjectAdminBase = admin.ModelAdmin[Project]
+    ScopeAdminBase = admin.ModelAdmin[Scope]
+    SigningKeyAdminBase = admin.ModelAdmin[SigningKey]
+else:
+    ClientFormBase = forms.ModelForm
+    ClientAdminBase = ProjectAdminBase = ScopeAdminBase = SigningKeyAdminBase = admin.ModelAdmin
+    ClientInlineBase = admin.TabularInline
+
+
+class ShownOnce(str):
+    """A plain-text secret whose ``repr`` is masked.
+
+    It renders as itself in the page that shows it, but error reports (which print the
+    ``repr`` of every local variable, template contexts included) show a placeholder.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'********'"
+
+
+def change_message(*field_names: str) -> list[dict[str, Any]]:
+    """An admin log message in Django's JSON form: "Changed <fields>."."""
+    return [{"changed": {"fields": list(field_names)}}]
+
+
+def _set_active(model_admin: admin.ModelAdmin[Any], request: HttpRequest,
+                queryset: QuerySet[Any], active: bool) -> int:
+    """Set ``is_active`` one object at a time; return how many changed.
+
+    Each is saved with ``save()``, not ``queryset.update()``, so ``post_save`` fires and this
+    process refuses a disabled client's tokens at once (``oauth_cc.signals``).
+    """
+    changed = 0
+    for obj in queryset.filter(is_active=not active):
+        obj.is_active = active
+        obj.save(update_fields=["is_active"])
+        model_admin.log_change(request, obj, change_message(
+            str(obj._meta.get_field("is_active").verbose_name)))
+        changed += 1
+    return changed
+
+
+def _previous_valid_until(client: Client) -> datetime | None:
+    """When the secret before the last regeneration stops working, if it still works."""
+    expires = client.previous_secret_expires_at
+    return expires if expires is not None and expires > clock.now_datetime() else None
+
+
+def _scope_list(client: Client) -> str:
+    return ", ".join(scope.name for scope in client.scopes.all())
+
+
+class ClientCreationForm(ClientFormBase):
+    """The add form. The client id and secret are generated; an empty project makes one."""
+
+    class Meta:
+        model = Client
+        fields = ("name", "project", "scopes", "is_active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        project = self.fields["project"]
+        project.required = False
+        project.help_text = _("Leave empty to create a new project with the client's name.")
+        if isinstance(project, forms.ModelChoiceField):
+            project.empty_label = gettext("(new project)")
+
+
+@admin.register(Client)
+class ClientAdmin(ClientAdminBase):
+    """Clients. Adding one or regenerating its secret shows the secret once, then never."""
+
+    add_form = ClientCreationForm
+    change_form_template = "oauth_cc/admin/client_change_form.html"
+    list_display = ("name", "client_id", "project", "scope_list", "is_active", "created_at",
+                    "last_used_at")
+    list_filter = ("is_active", "project", "scopes")
+    list_select_related = ("project",)
+    search_fields = ("name", "client_id", "project__name")
+    readonly_fields = ("client_id", "created_at", "secret_updated_at", "previous_secret",
+                       "last_used_at")
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
+    actions = ("disable_clients", "enable_clients")
+    add_fieldsets = (
+        (None, {
+            "fields": ("name", "project", "scopes", "is_active"),
+            "description": _("The client id and secret are generated when you save; the secret "
+                             "is shown once, on the next page."),
+        }),
+    )
+    # Never secret_hash or previous_secret_hash: not as fields, not read only.
+    fieldsets = (
+        (None, {"fields": ("name", "project", "scopes", "is_active")}),
+        (_("Credentials"), {
+            "fields": ("client_id", "secret_updated_at", "previous_secret", "created_at",
+                       "last_used_at"),
+            "description": _("The secret is stored only as a hash and cannot be shown. "
+                             "“Regenerate secret” (top right) issues a new one and shows it "
+                             "once."),
+        }),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
+        return super().get_queryset(request).prefetch_related("scopes")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Client | None = None) -> Any:
+        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Client | None = None
+                            ) -> tuple[str, ...]:
+        return () if obj is None else tuple(super().get_readonly_fields(request, obj))
+
+    def get_form(self, request: HttpRequest, obj: Client | None = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm[Client]]:
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: Client) -> str:
+        return _scope_list(obj)
+
+    @admin.display(description=_("previous secret valid until"))
+    def previous_secret(self, obj: Client) -> str:
+        until = _previous_valid_until(obj)
+        if until is None:
+            return gettext("— (only the current secret works)")
+        if timezone.is_aware(until):
+            until = timezone.localtime(until)
+        return str(formats.localize(until))
+
+    # Adding: the manager makes the id and secret, the response shows the secret.
+
+    @sensitive_post_parameters_m
+    def add_view(self, request: HttpRequest, form_url: str = "",
+                 extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().add_view(request, form_url, extra_context)
+
+    @sensitive_variables("secret")
+    def save_model(self, request: HttpRequest, obj: Client, form: Any, change: Any) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        client, secret = Client.objects.create_client(
+            obj.name, project=obj.project if obj.project_id is not None else None,
+            scopes=[scope.name for scope in form.cleaned_data["scopes"]],
+            is_active=obj.is_active,
+        )
+        # The admin goes on with ``obj`` (related objects, log entry, response): make it the
+        # row the manager created.
+        for field in Client._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(client, field.attname))
+        obj._state.adding = False
+        obj._state.db = client._state.db
+        setattr(request, _SHOWN_ONCE_ATTR, ShownOnce(secret))
+
+    def response_add(self, request: HttpRequest, obj: Client,
+                     post_url_continue: str | None = None) -> HttpResponse:
+        secret = getattr(request, _SHOWN_ONCE_ATTR, None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self.secret_response(request, obj, secret, regenerated=False)
+
+    # Regenerating: POST only, change permission, CSRF (admin_view), shown once likewise.
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        grace = int(oauth_cc_settings.SECRET_ROTATION_GRACE_SECONDS)
+        if grace > 0:
+            confirm = ngettext(
+                "Issue a new secret? The current one keeps working for %d more second only.",
+                "Issue a new secret? The current one keeps working for %d more seconds only.",
+                grace) % grace
+        else:
+            confirm = gettext("Issue a new secret? The current one stops working at once.")
+        extra_context = {**(extra_context or {}), "regenerate_confirm": confirm}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_regenerate_secret"
+        return [
+            path("<path:object_id>/regenerate-secret/",
+                 self.admin_site.admin_view(self.regenerate_secret_view), name=name),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    @sensitive_post_parameters_m
+    @sensitive_variables("secret")
+    def regenerate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Give the client a new secret and show it once. The old one stays valid for
+        ``SECRET_ROTATION_GRACE_SECONDS`` (default 0: it stops working at once).
+
+        Raises ``Http404`` for an unknown client, ``PermissionDenied`` without the change
+        permission; a method other than POST gets 405.
+        """
+        client = self.get_object(request, unquote(object_id))
+        if client is None:
+            raise Http404(gettext("No client with this id."))
+        if not self.has_change_permission(request, client):
+            raise PermissionDenied
+        with transaction.atomic():
+            secret = ShownOnce(client.regenerate_secret())
+            self.log_change(request, client, change_message(gettext("client secret")))
+        return self.secret_response(request, client, secret, regenerated=True)
+
+    @sensitive_variables("secret")
+    def secret_response(self, request: HttpRequest, client: Client, secret: ShownOnce, *,
+                        regenerated: bool) -> HttpResponse:
+        """The page that shows ``client``'s id and plain ``secret``, never cached."""
+        info = self.opts.app_label, self.opts.model_name
+        site = self.admin_site.name
+        title = (gettext("New secret for “%s”") if regenerated
+                 else gettext("Client “%s” created")) % client.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "client": client,
+            "secret": secret,
+            "scopes": _scope_list(client),
+            "regenerated": regenerated,
+            "previous_valid_until": _previous_valid_until(client) if regenerated else None,
+            "change_url": reverse("admin:{}_{}_change".format(*info), args=[client.pk],
+                                  current_app=site),
+            "changelist_url": reverse("admin:{}_{}_changelist".format(*info), current_app=site),
+            "add_url": (reverse("admin:{}_{}_add".format(*info), current_app=site)
+                        if self.has_add_permission(request) else None),
+        }
+        request.current_app = site
+        response = TemplateResponse(request, SHOWN_ONCE_TEMPLATE, context)
+        add_never_cache_headers(response)  # Cache-Control: no-store, no-cache, private, ...
+        return response
+
+    # Actions.
+
+    @admin.action(description=_("Disable selected clients"), permissions=["change"])
+    def disable_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        count = _set_active(self, request, queryset, active=False)
+        self.message_user(request, ngettext(
+            "Disabled %d client: it gets no tokens and its tokens are refused.",
+            "Disabled %d clients: they get no tokens and their tokens are refused.",
+            count) % count, messages.SUCCESS)
+
+    @admin.action(description=_("Enable selected clients"), permissions=["change"])
+    def enable_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        count = _set_active(self, request, queryset, active=True)
+        self.message_user(request, ngettext("Enabled %d client.", "Enabled %d clients.",
+                                            count) % count, messages.SUCCESS)
+
+
+class ProjectClientInline(ClientInlineBase):
+    """A project's clients: a summary, with ``is_active`` editable.
+
+    No adding here: a new client's secret must be shown on its own page ("Add client" above).
+    """
+
+    model = Client
+    fields = ("name", "client_id", "scope_list", "is_active", "created_at", "last_used_at")
+    readonly_fields = ("name", "client_id", "scope_list", "created_at", "last_used_at")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
+        return super().get_queryset(request).prefetch_related("scopes")
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: Client) -> str:
+        return _scope_list(obj)
+
+
+@admin.register(Project)
+class ProjectAdmin(ProjectAdminBase):
+    change_form_template = "oauth_cc/admin/project_change_form.html"
+    inlines = (ProjectClientInline,)
+    fields = ("name", "is_active", "created_at")
+    readonly_fields = ("created_at",)
+    list_display = ("name", "is_active", "client_count", "created_at")
+    list_filter = ("is_active", "created_at")
+    search_fields = ("name", "clients__name", "clients__client_id")
+    actions = ("disable_projects", "enable_projects")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        return super().get_queryset(request).annotate(client_count=Count("clients"))
+
+    @admin.display(description=_("clients"), ordering="client_count")
+    def client_count(self, obj: Project) -> int:
+        return int(getattr(obj, "client_count", 0))
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        add_perm = f"{Client._meta.app_label}.{get_permission_codename('add', Client._meta)}"
+        if request.user.has_perm(add_perm):
+            extra_context["add_client_url"] = reverse(
+                f"admin:{Client._meta.app_label}_{Client._meta.model_name}_add",
+                current_app=self.admin_site.name) + f"?project={unquote(object_id)}"
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Disable OAuth2 client credentials of selected projects"),
+                  permissions=["change"])
+    def disable_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        count = _set_active(self, request, queryset, active=False)
+        self.message_user(request, ngettext(
+            "Disabled %d project: its clients get no tokens and their tokens are refused.",
+            "Disabled %d projects: their clients get no tokens and their tokens are refused.",
+            count) % count, messages.SUCCESS)
+
+    @admin.action(description=_("Enable OAuth2 client credentials of selected projects"),
+                  permissions=["change"])
+    def enable_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        count = _set_active(self, request, queryset, active=True)
+        self.message_user(request, ngettext("Enabled %d project.", "Enabled %d projects.",
+                                            count) % count, messages.SUCCESS)
+
+
+@admin.register(Scope)
+class ScopeAdmin(ScopeAdminBase):
+    list_display = ("name", "description", "client_count")
+    search_fields = ("name", "description")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Scope]:
+        return super().get_queryset(request).annotate(client_count=Count("clients"))
+
+    @admin.display(description=_("clients"), ordering="client_count")
+    def client_count(self, obj: Scope) -> int:
+        return int(getattr(obj, "client_count", 0))

@@ -1,0 +1,100 @@
+"""Fixtures for the browser tests: Debian's Chromium driven by Playwright, against the live server.
+
+Playwright's own browser downloads are not used: ``/usr/bin/chromium`` (``apt-get install
+chromium``) is. Without Playwright or Chromium the tests skip, unless
+``OAUTH_CC_REQUIRE_BROWSER=1`` (as in CI), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import django.contrib.admin
+import pytest
+from pytest_django.live_server_helper import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ADMIN_STATIC = Path(django.contrib.admin.__file__).resolve().parent / "static"
+
+
+def _join_request_threads(timeout: float = 5.0) -> None:
+    """Wait for the live server's threads serving the closed browser's connections.
+
+    They are daemon threads: one still running when the interpreter exits prints a spurious
+    traceback.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _missing() -> str | None:
+    """Why the browser tests cannot run here, or None if they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install 'django-oauth-cc[browser]')"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """pytest-django's live server on 127.0.0.1 (a loopback address is a secure context for
+    Chromium, and ``localhost`` may resolve to ``::1`` where the server does not listen)."""
+    addr = (request.config.getvalue("liveserver")
+            or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "127.0.0.1")
+    server = LiveServer(addr)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin_static(settings: Any) -> None:
+    """Serve the admin's CSS and JS: the test settings have no staticfiles app, and the live
+    server's fallback handler serves ``STATIC_ROOT``, read on each request."""
+    settings.STATIC_ROOT = str(ADMIN_STATIC)
+
+
+@pytest.fixture
+def chromium(live_server: LiveServer, admin_static: None) -> Callable[[], Any]:
+    """``with chromium() as page:`` a Playwright page in a fresh headless Chromium.
+
+    A context manager rather than a fixture that stays open: Playwright's sync API keeps an
+    event loop running in this thread, where Django refuses ORM calls, so a test does its
+    database work before and after the block.
+    """
+
+    @contextmanager
+    def open_page() -> Iterator[Any]:
+        # Checked here, in the test, so that OAUTH_CC_REQUIRE_BROWSER=1 reports a failure.
+        missing = _missing()
+        if missing:
+            if os.environ.get("OAUTH_CC_REQUIRE_BROWSER") == "1":
+                pytest.fail(f"{missing}, and OAUTH_CC_REQUIRE_BROWSER=1")
+            pytest.skip(missing)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                context = browser.new_context(viewport={"width": 1280, "height": 720})
+                context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                          origin=live_server.url)
+                context.set_default_timeout(20_000)
+                yield context.new_page()
+            finally:
+                browser.close()
+                _join_request_threads()
+
+    return open_page

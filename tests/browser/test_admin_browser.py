@@ -1,0 +1,78 @@
+"""A real browser creates a client in the admin, reads its secret off the page, and gets a token
+with it (CONTRACT.md §6). ``OAUTH_CC_SCREENSHOT=1`` saves docs/admin-secret-once.png."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.contrib.auth.models import User
+from pytest_django.live_server_helper import LiveServer
+
+from oauth_cc.credentials import check_secret
+from oauth_cc.models import Client, Scope
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "admin-secret-once.png"
+
+pytestmark = pytest.mark.browser
+
+
+def test_add_client_in_the_admin_and_use_its_secret(
+        transactional_db: None, scopes: dict[str, Scope], live_server: LiveServer,
+        chromium: Callable[[], Any]) -> None:
+    User.objects.create_superuser("admin", "admin@example.com", "browser-test-password")
+    base = live_server.url
+
+    with chromium() as page:
+        page.goto(f"{base}/admin/login/?next=/admin/oauth_cc/client/add/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "browser-test-password")
+        page.click("input[type=submit]")
+        page.wait_for_url("**/admin/oauth_cc/client/add/")
+
+        page.fill("#id_name", "Browser app")
+        page.get_by_label("address", exact=True).check()
+        page.get_by_label("phone", exact=True).check()
+        with page.expect_navigation() as navigation:
+            page.click("input[name=_save]")
+        response = navigation.value
+
+        assert response.status == 200
+        assert "no-store" in response.headers["cache-control"]
+        warning = page.locator("#secret-warning")
+        assert warning.is_visible()
+        assert "will not be shown again" in warning.inner_text()
+        client_id = page.input_value("#oauth-cc-client-id")
+        secret = page.input_value("#oauth-cc-client-secret")
+        assert client_id
+        assert secret
+        if os.environ.get("OAUTH_CC_SCREENSHOT") == "1":
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+        page.click("button[data-copy=oauth-cc-client-secret]")
+        assert page.evaluate("navigator.clipboard.readText()") == secret
+
+        # Connection: close, so no idle keep-alive connection outlives the test.
+        token = requests.post(f"{base}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": secret, "scope": "address phone"}, timeout=10,
+            headers={"Connection": "close"})
+        assert token.status_code == 200, token.text
+        assert token.json()["token_type"] == "Bearer"
+        assert token.json()["scope"] == "address phone"
+
+        page.click("text=Go to the client")
+        page.wait_for_url("**/change/")
+        assert client_id in page.content()
+        assert secret not in page.content()
+        page.goto(f"{base}/admin/oauth_cc/client/")
+        assert secret not in page.content()
+
+    client = Client.objects.get(client_id=client_id)
+    assert check_secret(secret, client.secret_hash)[0]
+    assert sorted(client.scopes.values_list("name", flat=True)) == ["address", "phone"]

@@ -1,0 +1,384 @@
+"""The admin (CONTRACT.md §6): a client secret is shown once, in the response that made it, and
+nowhere else; disabling takes effect at once; signing keys never show their private part."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pprint import pformat
+from typing import Any
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
+from django.contrib.sessions.models import Session
+from django.http import HttpResponse
+from django.test import Client as HttpClient
+from django.test import override_settings
+
+from oauth_cc import clock
+from oauth_cc.admin.clients import ShownOnce
+from oauth_cc.credentials import HASH_PREFIX, check_secret
+from oauth_cc.keys import CIPHERTEXT_PREFIX
+from oauth_cc.models import Client, Project, Scope, SigningKey, SigningKeyState
+from oauth_cc.testing import bearer, mint_token
+from tests.helpers import token_request
+
+CLIENTS = "/admin/oauth_cc/client/"
+PROJECTS = "/admin/oauth_cc/project/"
+KEYS = "/admin/oauth_cc/signingkey/"
+ISSUER = "https://issuer.test"
+
+
+@pytest.fixture
+def superuser(db: None) -> User:
+    return User.objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def admin_http(superuser: User) -> HttpClient:
+    http = HttpClient()
+    http.force_login(superuser)
+    return http
+
+
+def shown_secret(response: HttpResponse) -> str:
+    match = re.search(r'id="oauth-cc-client-secret" value="([^"]+)"', response.content.decode())
+    assert match, "the page shows no secret"
+    return match.group(1)
+
+
+def assert_secret_kept_nowhere(http: HttpClient, response: HttpResponse, secret: str) -> None:
+    """Not in a cookie, the session, the messages storage or the admin log."""
+    for morsel in [*response.cookies.values(), *http.cookies.values()]:
+        assert secret not in morsel.value
+    assert secret not in json.dumps(dict(http.session.items()), default=str)
+    for session in Session.objects.all():
+        assert secret not in json.dumps(session.get_decoded(), default=str)
+    assert not [m for m in get_messages(response.wsgi_request) if secret in str(m)]
+    for entry in LogEntry.objects.all():
+        assert secret not in entry.change_message
+        assert secret not in entry.get_change_message()
+        assert secret not in entry.object_repr
+
+
+def assert_never_cached(response: HttpResponse) -> None:
+    assert "no-store" in response["Cache-Control"]
+
+
+def add_client(http: HttpClient, scopes: dict[str, Scope], name: str = "Acme app",
+               project: Project | None = None, **extra: Any) -> HttpResponse:
+    return http.post(CLIENTS + "add/", {
+        "name": name, "project": project.pk if project else "",
+        "scopes": [scopes["address"].pk, scopes["phone"].pk], "is_active": "on", **extra,
+    })
+
+
+def test_adding_a_client_shows_its_secret_once(admin_http: HttpClient, http: HttpClient,
+                                               scopes: dict[str, Scope]) -> None:
+    response = add_client(admin_http, scopes)
+
+    assert response.status_code == 200
+    assert_never_cached(response)
+    client = Client.objects.get(name="Acme app")
+    secret = shown_secret(response)
+    assert check_secret(secret, client.secret_hash)[0]
+    content = response.content.decode()
+    assert client.client_id in content
+    assert "will not be shown again" in content
+    assert client.secret_hash not in content
+    assert client.project.name == "Acme app"  # an empty project makes one named like it
+    assert sorted(client.scopes.values_list("name", flat=True)) == ["address", "phone"]
+    assert LogEntry.objects.get().object_id == str(client.pk)
+    assert_secret_kept_nowhere(admin_http, response, secret)
+    assert response.wsgi_request.sensitive_post_parameters == "__ALL__"  # error reports
+
+    assert token_request(http, client.client_id, secret).status_code == 200
+    for page in (CLIENTS, f"{CLIENTS}{client.pk}/change/", f"{CLIENTS}{client.pk}/history/"):
+        body = admin_http.get(page).content.decode()
+        assert client.client_id in body
+        assert secret not in body
+        assert HASH_PREFIX not in body
+
+
+def test_a_shown_secret_is_masked_in_error_reports() -> None:
+    secret = ShownOnce("s3cr3t")
+    assert repr(secret) == "'********'"
+    assert "s3cr3t" not in pformat({"secret": secret})
+    assert str(secret) == "s3cr3t"
+
+
+@pytest.mark.parametrize("button", ["_save", "_continue", "_addanother"])
+def test_every_save_button_shows_the_secret(admin_http: HttpClient, scopes: dict[str, Scope],
+                                            button: str) -> None:
+    response = add_client(admin_http, scopes, **{button: "1"})
+    client = Client.objects.get()
+    assert check_secret(shown_secret(response), client.secret_hash)[0]
+
+
+def test_adding_a_client_to_an_existing_project(admin_http: HttpClient,
+                                                scopes: dict[str, Scope]) -> None:
+    project = Project.objects.create(name="Existing")
+    response = add_client(admin_http, scopes, project=project)
+    assert response.status_code == 200
+    assert Client.objects.get().project == project
+    assert Project.objects.count() == 1
+
+
+def test_the_add_form_has_no_secret_fields(admin_http: HttpClient,
+                                           scopes: dict[str, Scope]) -> None:
+    body = admin_http.get(CLIENTS + "add/").content.decode()
+    assert 'name="name"' in body
+    assert "secret_hash" not in body
+    assert "client_id" not in body
+
+
+def test_invalid_add_form_creates_nothing(admin_http: HttpClient,
+                                          scopes: dict[str, Scope]) -> None:
+    response = admin_http.post(CLIENTS + "add/", {"name": "", "project": ""})
+    assert response.status_code == 200
+    assert "oauth-cc-client-secret" not in response.content.decode()
+    assert not Client.objects.exists()
+
+
+def regenerate(http: HttpClient, client: Client) -> HttpResponse:
+    return http.post(f"{CLIENTS}{client.pk}/regenerate-secret/")
+
+
+def test_regenerate_shows_a_new_secret_once_and_the_old_one_stops_working(
+        admin_http: HttpClient, http: HttpClient, oauth_client: tuple[Client, str]) -> None:
+    client, old = oauth_client
+    assert 'id="regenerate-secret-form"' in admin_http.get(
+        f"{CLIENTS}{client.pk}/change/").content.decode()
+
+    response = regenerate(admin_http, client)
+
+    assert response.status_code == 200
+    assert_never_cached(response)
+    new = shown_secret(response)
+    client.refresh_from_db()
+    assert new != old
+    assert check_secret(new, client.secret_hash)[0]
+    assert "no longer works" in response.content.decode()
+    assert_secret_kept_nowhere(admin_http, response, new)
+    assert token_request(http, client.client_id, old).status_code == 401
+    assert token_request(http, client.client_id, new).status_code == 200
+    assert new not in admin_http.get(f"{CLIENTS}{client.pk}/change/").content.decode()
+
+
+def test_regenerate_with_a_grace_period(admin_http: HttpClient, http: HttpClient,
+                                        oauth_client: tuple[Client, str],
+                                        frozen_clock: clock.FrozenClock) -> None:
+    client, old = oauth_client
+    with override_settings(OAUTH_CC={"ISSUER": ISSUER, "SECRET_ROTATION_GRACE_SECONDS": 60}):
+        response = regenerate(admin_http, client)
+        new = shown_secret(response)
+        assert "still works until" in response.content.decode()
+        assert token_request(http, client.client_id, old).status_code == 200
+        assert token_request(http, client.client_id, new).status_code == 200
+        frozen_clock.advance(61)
+        assert token_request(http, client.client_id, old).status_code == 401
+        assert token_request(http, client.client_id, new).status_code == 200
+
+
+def test_regenerate_by_get_is_refused(admin_http: HttpClient,
+                                      oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    response = admin_http.get(f"{CLIENTS}{client.pk}/regenerate-secret/")
+    assert response.status_code == 405
+    assert Client.objects.get().secret_hash == client.secret_hash
+
+
+def test_regenerate_needs_the_change_permission(oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_client"))
+    http = HttpClient()
+    http.force_login(viewer)
+
+    assert "regenerate-secret-form" not in http.get(
+        f"{CLIENTS}{client.pk}/change/").content.decode()
+    assert regenerate(http, client).status_code == 403
+    assert Client.objects.get().secret_hash == client.secret_hash
+
+
+def test_regenerate_needs_a_csrf_token(superuser: User,
+                                       oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    http = HttpClient(enforce_csrf_checks=True)
+    http.force_login(superuser)
+    assert regenerate(http, client).status_code == 403
+    assert Client.objects.get().secret_hash == client.secret_hash
+
+
+def test_regenerate_unknown_client(admin_http: HttpClient, db: None) -> None:
+    assert admin_http.post(f"{CLIENTS}999/regenerate-secret/").status_code == 404
+
+
+def api_status(http: HttpClient, token: str) -> int:
+    return http.get("/api/address", headers=bearer(token)).status_code
+
+
+def test_disable_action_refuses_the_clients_tokens_at_once(
+        admin_http: HttpClient, http: HttpClient, oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    token = mint_token(client)
+    assert api_status(http, token) == 200
+
+    response = admin_http.post(CLIENTS, {"action": "disable_clients", "index": "0",
+                                         "_selected_action": [client.pk]})
+
+    assert response.status_code == 302
+    assert api_status(http, token) == 401
+    assert not Client.objects.get().is_active
+    assert LogEntry.objects.filter(object_id=str(client.pk)).exists()
+
+    admin_http.post(CLIENTS, {"action": "enable_clients", "index": "0",
+                              "_selected_action": [client.pk]})
+    assert api_status(http, token) == 200
+
+
+def test_changelist_columns_filters_and_search(admin_http: HttpClient,
+                                               make_client: Callable[..., tuple[Client, str]]
+                                               ) -> None:
+    client, _ = make_client(("address", "phone"), name="Searchable")
+    other, _ = make_client(("email",), name="Other")
+    body = admin_http.get(CLIENTS, {"q": client.client_id}).content.decode()
+    assert "Searchable" in body
+    assert "address, phone" in body
+    assert other.client_id not in body
+    assert admin_http.get(CLIENTS, {"scopes__id__exact": client.scopes.first().pk,
+                                    "is_active__exact": "1"}).status_code == 200
+
+
+def test_project_page_lists_its_clients(admin_http: HttpClient,
+                                        oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    body = admin_http.get(f"{PROJECTS}{client.project_id}/change/").content.decode()
+    assert client.name in body
+    assert client.client_id in body
+    assert f"{CLIENTS}add/?project={client.project_id}" in body
+    assert HASH_PREFIX not in body
+    assert "clients-__prefix__" not in body  # no adding clients inline
+    listing = admin_http.get(PROJECTS).content.decode()
+    assert client.project.name in listing
+
+
+def test_project_inline_disables_a_client_at_once(admin_http: HttpClient, http: HttpClient,
+                                                  oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    token = mint_token(client)
+    response = admin_http.post(f"{PROJECTS}{client.project_id}/change/", {
+        "name": client.project.name, "is_active": "on",
+        "clients-TOTAL_FORMS": "1", "clients-INITIAL_FORMS": "1",
+        "clients-MIN_NUM_FORMS": "0", "clients-MAX_NUM_FORMS": "1000",
+        "clients-0-id": client.pk, "clients-0-project": client.project_id,
+    })
+    assert response.status_code == 302
+    assert not Client.objects.get().is_active
+    assert api_status(http, token) == 401
+
+
+def test_disabling_a_project_refuses_its_tokens(admin_http: HttpClient, http: HttpClient,
+                                                oauth_client: tuple[Client, str]) -> None:
+    client, secret = oauth_client
+    token = mint_token(client)
+    admin_http.post(PROJECTS, {"action": "disable_projects", "index": "0",
+                               "_selected_action": [client.project_id]})
+    assert api_status(http, token) == 401
+    assert token_request(http, client.client_id, secret).status_code == 401
+
+
+def test_scope_list(admin_http: HttpClient, oauth_client: tuple[Client, str]) -> None:
+    body = admin_http.get("/admin/oauth_cc/scope/").content.decode()
+    assert "address APIs" in body
+    assert 'class="field-client_count">1<' in body
+
+
+@pytest.fixture
+def signing_keys(db: None) -> list[SigningKey]:
+    SigningKey.objects.active()  # the active key and a next key
+    SigningKey.objects.rotate()  # and a retired one
+    return list(SigningKey.objects.all())
+
+
+def test_signing_key_pages_never_show_the_private_key(admin_http: HttpClient,
+                                                      signing_keys: list[SigningKey]) -> None:
+    pages = [KEYS] + [f"{KEYS}{key.pk}/change/" for key in signing_keys]
+    for page in pages:
+        response = admin_http.get(page)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert CIPHERTEXT_PREFIX not in body
+        assert "private_key" not in body
+        for key in signing_keys:
+            assert key.private_key_ciphertext not in body
+        for member in ("d", "p", "q", "dp", "dq", "qi"):
+            assert f"&quot;{member}&quot;" not in body
+            assert f'"{member}":' not in body
+    detail = admin_http.get(f"{KEYS}{signing_keys[0].pk}/change/").content.decode()
+    assert signing_keys[0].kid in detail
+    assert "&quot;n&quot;: &quot;" in detail  # the public JWK, pretty-printed
+
+
+def test_signing_keys_cannot_be_added_changed_or_deleted(admin_http: HttpClient,
+                                                         signing_keys: list[SigningKey]
+                                                         ) -> None:
+    key = signing_keys[0]
+    assert admin_http.get(KEYS + "add/").status_code == 403
+    assert admin_http.post(f"{KEYS}{key.pk}/change/", {"state": "retired"}).status_code == 403
+    assert admin_http.post(f"{KEYS}{key.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert SigningKey.objects.get(pk=key.pk).state == key.state
+
+
+def test_rotate_action(admin_http: HttpClient, signing_keys: list[SigningKey]) -> None:
+    old = SigningKey.objects.active()
+    upcoming = SigningKey.objects.get(state=SigningKeyState.NEXT)
+    response = admin_http.post(KEYS, {"action": "rotate_keys", "index": "0",
+                                      "_selected_action": [old.pk]}, follow=True)
+    assert SigningKey.objects.active() == upcoming
+    assert SigningKey.objects.get(pk=old.pk).state == SigningKeyState.RETIRED
+    assert upcoming.kid in response.content.decode()
+
+
+def test_rotate_button(admin_http: HttpClient, db: None) -> None:
+    assert 'id="rotate-keys-form"' in admin_http.get(KEYS).content.decode()
+    assert admin_http.get(KEYS + "rotate/").status_code == 405
+    assert admin_http.post(KEYS + "rotate/").status_code == 302
+    assert SigningKey.objects.filter(state=SigningKeyState.ACTIVE).count() == 1
+    assert SigningKey.objects.filter(state=SigningKeyState.NEXT).count() == 1
+
+
+def test_retire_next_key_replaces_it(admin_http: HttpClient,
+                                     signing_keys: list[SigningKey]) -> None:
+    active = SigningKey.objects.active()
+    upcoming = SigningKey.objects.get(state=SigningKeyState.NEXT)
+    admin_http.post(KEYS, {"action": "retire_keys", "index": "0",
+                           "_selected_action": [upcoming.pk]})
+    assert SigningKey.objects.active() == active
+    assert not SigningKey.objects.filter(pk=upcoming.pk).exists()  # it never signed
+    assert SigningKey.objects.filter(state=SigningKeyState.NEXT).count() == 1
+
+
+def test_retire_active_key_rotates(admin_http: HttpClient,
+                                   signing_keys: list[SigningKey]) -> None:
+    active = SigningKey.objects.active()
+    upcoming = SigningKey.objects.get(state=SigningKeyState.NEXT)
+    admin_http.post(KEYS, {"action": "retire_keys", "index": "0",
+                           "_selected_action": [active.pk]})
+    assert SigningKey.objects.get(pk=active.pk).state == SigningKeyState.RETIRED
+    assert SigningKey.objects.active() == upcoming
+
+
+def test_key_actions_need_the_change_permission(signing_keys: list[SigningKey]) -> None:
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_signingkey"))
+    http = HttpClient()
+    http.force_login(viewer)
+    active = SigningKey.objects.active()
+    assert 'id="rotate-keys-form"' not in http.get(KEYS).content.decode()
+    assert http.post(KEYS + "rotate/").status_code == 403
+    http.post(KEYS, {"action": "rotate_keys", "index": "0", "_selected_action": [active.pk]})
+    assert SigningKey.objects.active() == active
