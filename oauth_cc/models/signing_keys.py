@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +14,8 @@ from oauth_cc import audit, clock, keys
 from oauth_cc.settings import oauth_cc_settings
 
 logger = logging.getLogger("oauth_cc")
+# PostgreSQL advisory lock key that serialises rotations: "oauth_cc" as a 64-bit integer.
+ROTATION_LOCK_ID = int.from_bytes(b"oauth_cc", "big")
 
 
 class SigningKeyState(models.TextChoices):
@@ -91,9 +93,24 @@ class SigningKeyManager(models.Manager["SigningKey"]):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _rotate_once(self, algorithm: str | None) -> SigningKey:
-        current = list(self.select_for_update().filter(
+    def _lock_current(self) -> list[SigningKey]:
+        """The active and next keys, locked until the transaction ends.
+
+        On PostgreSQL a transaction-level advisory lock serialises rotations, and the read
+        after it sees every committed rotation. (Row locks alone are not enough there: under
+        READ COMMITTED a locking read that waited for a rotation misses the key that rotation
+        inserted.) Elsewhere the row locks and the partial unique constraints make a
+        conflicting rotation fail with IntegrityError, and ``rotate()`` retries it.
+        """
+        connection = connections[self.db]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROTATION_LOCK_ID])
+        return list(self.select_for_update().filter(
             state__in=[SigningKeyState.ACTIVE, SigningKeyState.NEXT]).order_by("pk"))
+
+    def _rotate_once(self, algorithm: str | None) -> SigningKey:
+        current = self._lock_current()
         active = next((k for k in current if k.state == SigningKeyState.ACTIVE), None)
         upcoming = next((k for k in current if k.state == SigningKeyState.NEXT), None)
         if algorithm is None:
