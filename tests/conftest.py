@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import gc
 import itertools
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
+from pytest_django.live_server_helper import LiveServer
 
 from oauth_cc import clock, keys, process_cache
 from oauth_cc.models import Client, Scope
@@ -85,3 +90,26 @@ def oauth_client(make_client: Callable[..., tuple[Client, str]]) -> tuple[Client
 @pytest.fixture
 def http() -> HttpClient:
     return HttpClient()
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """pytest-django's live server, on 127.0.0.1 unless ``--liveserver`` says otherwise.
+
+    ``localhost`` may resolve to ``::1`` first (Node, curl, Chromium) while Django's server
+    listens on IPv4 only; and a loopback address is a secure context for Chromium.
+
+    Before it stops, sockets that third-party clients leaked are collected and their request
+    threads allowed to finish: a keep-alive thread ending after the server stopped would close
+    the shared in-memory database from the wrong thread and fail the run at exit.
+    """
+    addr = (request.config.getvalue("liveserver")
+            or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "127.0.0.1")
+    server = LiveServer(addr)
+    yield server
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+            "process_request_thread" in thread.name for thread in threading.enumerate()):
+        time.sleep(0.01)
+    server.stop()

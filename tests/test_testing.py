@@ -29,7 +29,7 @@ def test_mint_token_for_a_client_defaults_to_its_scopes(http, oauth_client):
     assert claims["exp"] - claims["iat"] == 30
 
 
-def test_the_pytest_fixture(http, oauth_cc_token, oauth_client):
+def test_the_pytest_fixture(http, oauth_cc_token, oauth_client):  # noqa: F811
     token = oauth_cc_token("phone")
     assert http.get("/api/phone", headers=bearer(token)).status_code == 200
     assert http.get("/api/address", headers=bearer(token)).status_code == 403

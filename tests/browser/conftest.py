@@ -48,17 +48,6 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    """pytest-django's live server on 127.0.0.1 (a loopback address is a secure context for
-    Chromium, and ``localhost`` may resolve to ``::1`` where the server does not listen)."""
-    addr = (request.config.getvalue("liveserver")
-            or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "127.0.0.1")
-    server = LiveServer(addr)
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def admin_static(settings: Any) -> None:
     """Serve the admin's CSS and JS: the test settings have no staticfiles app, and the live

@@ -8,7 +8,6 @@ need it, unless ``OAUTH_CC_REQUIRE_INTEROP=1`` (as in CI), which turns the skip 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,20 +16,6 @@ from pytest_django.live_server_helper import LiveServer
 
 from oauth_cc.models import Client
 from tests.interop.support import Issuer
-
-
-@pytest.fixture(scope="session")
-def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    """pytest-django's live server, but on 127.0.0.1 unless ``--liveserver`` says otherwise.
-
-    ``localhost`` may resolve to ``::1`` first for Node and curl while Django's server listens
-    on IPv4 only; the literal address keeps every client on the same socket.
-    """
-    addr = (request.config.getvalue("liveserver")
-            or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "127.0.0.1")
-    server = LiveServer(addr)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
