@@ -1,0 +1,22 @@
+"""The consumer side: get, cache and refresh access tokens, and send them to APIs.
+
+``TokenClient`` needs only the standard library, and neither Django nor its settings::
+
+    from oauth_cc.client import TokenClient, TokenError
+
+    tokens = TokenClient("https://api.example.com/oauth/token", CLIENT_ID, CLIENT_SECRET,
+                         scope="address")
+    headers = {"Authorization": f"Bearer {tokens.get_token()}"}
+
+Adapters add the header and retry once with a new token when an API rejects the token:
+``oauth_cc.client.requests.TokenAuth`` (extra ``[requests]``) and
+``oauth_cc.client.httpx.TokenAuth`` (extra ``[httpx]``). Import them from those modules; this
+one imports neither library.
+"""
+
+from __future__ import annotations
+
+from oauth_cc.client.rejection import token_rejected
+from oauth_cc.client.token_client import TokenClient, TokenError
+
+__all__ = ["TokenClient", "TokenError", "token_rejected"]

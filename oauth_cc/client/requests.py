@@ -1,0 +1,76 @@
+"""The ``requests`` adapter (extra ``[requests]``)::
+
+    import requests
+    from oauth_cc.client import TokenClient
+    from oauth_cc.client.requests import TokenAuth
+
+    session = requests.Session()
+    session.auth = TokenAuth(TokenClient(TOKEN_URL, CLIENT_ID, CLIENT_SECRET))
+    session.get("https://api.example.com/api/au/address/autocomplete/", params={"q": "274 Harb"})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.cookies import extract_cookies_to_jar
+
+from oauth_cc.client.rejection import is_json, token_rejected
+from oauth_cc.client.token_client import TokenClient
+
+
+class TokenAuth(requests.auth.AuthBase):
+    """Sends ``Authorization: Bearer <token>`` from ``token_client``.
+
+    When the API rejects the token (a 401 with ``error="invalid_token"``, or a JSON body with
+    ``"error_code": "1024"``), the token is forgotten and the request sent once more with a new
+    one; the rejected response is then in ``response.history``. A body that is a file is
+    rewound for that; a generator body cannot be, so such a request is not retried.
+    Raises ``oauth_cc.client.TokenError`` when no token can be had.
+    """
+
+    def __init__(self, token_client: TokenClient) -> None:
+        self.token_client = token_client
+
+    def __repr__(self) -> str:
+        return f"TokenAuth({self.token_client!r})"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self.token_client.get_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        tell = getattr(request.body, "tell", None)
+        position = tell() if tell is not None else None
+        resendable = position is not None or isinstance(request.body, str | bytes | None)
+
+        def retry_once(response: requests.Response, **kwargs: Any) -> requests.Response:
+            if not resendable or not self._rejected(response):
+                return response
+            return self._retry(response, token, position, **kwargs)
+
+        request.register_hook("response", retry_once)
+        return request
+
+    def _rejected(self, response: requests.Response) -> bool:
+        body = response.content if is_json(response.headers.get("Content-Type")) else None
+        return token_rejected(response.status_code, response.headers.get("WWW-Authenticate"),
+                              body)
+
+    def _retry(self, response: requests.Response, token: str, position: int | None,
+               **kwargs: Any) -> requests.Response:
+        # The retried request is sent by the connection, not the session, so no response
+        # hook (this one included) runs again: one retry at most.
+        response.close()
+        self.token_client.invalidate(token)
+        new_token = self.token_client.get_token()
+        request = response.request.copy()
+        if request._cookies is not None:  # as requests' own HTTPDigestAuth does
+            extract_cookies_to_jar(request._cookies, response.request, response.raw)
+            request.prepare_cookies(request._cookies)
+        request.headers["Authorization"] = f"Bearer {new_token}"
+        if position is not None:
+            request.body.seek(position)  # type: ignore[union-attr]
+        retried: requests.Response = response.connection.send(request, **kwargs)
+        retried.history.append(response)
+        retried.request = request
+        return retried

@@ -1,0 +1,572 @@
+"""oauth_cc.client against a scripted local HTTP server: the wire format, caching, refresh,
+concurrency, every kind of failure, and the requests/httpx adapters' one retry.
+
+The real token endpoint and protected APIs are exercised in ``test_client_live.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import logging
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote_plus
+
+import httpx
+import pytest
+import requests
+
+from oauth_cc import clock
+from oauth_cc.client import TokenClient, TokenError, token_rejected
+from oauth_cc.client import httpx as httpx_adapter
+from oauth_cc.client import requests as requests_adapter
+
+T0 = 1_767_225_600.0
+SECRET = "s3cr3t-VALUE_with~unreserved"
+JSON = {"Content-Type": "application/json"}
+INVALID_TOKEN_CHALLENGE = {
+    **JSON, "WWW-Authenticate": 'Bearer realm="api", error="invalid_token", '
+                                'error_description="The token has been revoked."'}
+SEED_1024 = {"completions": [], "message": "Invalid or expired bearer token",
+             "error_code": "1024", "success": False}
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode())
+
+
+def reply(status: int, document: Any, headers: dict[str, str] | None = None) -> Reply:
+    return status, {**JSON, **(headers or {})}, json.dumps(document).encode()
+
+
+@dataclass
+class Stub:
+    """A scripted server: ``routes`` maps a path to a function of the request."""
+
+    url: str = ""
+    routes: dict[str, Callable[[Recorded], Reply]] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    issued: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def at(self, path: str) -> list[Recorded]:
+        return [r for r in self.requests if r.path == path]
+
+    def token_reply(self, expires_in: int = 900) -> Reply:
+        return reply(200, {"access_token": f"token-{next(self.issued)}", "token_type": "Bearer",
+                           "expires_in": expires_in, "scope": "address"})
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    scripted = Stub()
+    scripted.routes["/token"] = lambda request: scripted.token_reply()
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            recorded = Recorded(self.command, self.path.split("?")[0], dict(self.headers),
+                                self.rfile.read(length))
+            scripted.requests.append(recorded)
+            status, headers, body = scripted.routes[recorded.path](recorded)
+            self.send_response(status)
+            for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = handle_any
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a client that timed out has gone: nothing to report
+
+    server = Server(("127.0.0.1", 0), Handler)
+    scripted.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield scripted
+    scripted.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def fake_clock() -> clock.FrozenClock:
+    return clock.FrozenClock(T0)
+
+
+def token_client(stub: Stub, fake_clock: Callable[[], float] = time.time,
+                 **kwargs: Any) -> TokenClient:
+    return TokenClient(stub.url + "/token", "client-1", SECRET, clock=fake_clock, **kwargs)
+
+
+# --- importing -------------------------------------------------------------------------------
+
+def test_imports_without_django_or_the_http_libraries() -> None:
+    code = (
+        "import sys, oauth_cc.client\n"
+        "assert not {'django', 'requests', 'httpx'} & set(sys.modules), sys.modules.keys()\n"
+        "import oauth_cc.client.requests, oauth_cc.client.httpx\n"
+        "assert 'django' not in sys.modules\n"
+    )
+    env = {name: value for name, value in os.environ.items()
+           if name != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+
+
+# --- arguments and the request on the wire -----------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [
+    {"auth_method": "private_key_jwt"}, {"auth_method": "none"},
+    {"token_url": "file:///etc/passwd"}, {"client_secret": ""}, {"expires_in": 0},
+    {"expires_in": True}, {"refresh_margin": -1}, {"timeout": 0},
+])
+def test_bad_arguments_are_a_value_error(kwargs: dict[str, Any]) -> None:
+    arguments = {"token_url": "https://issuer.test/oauth/token", "client_id": "c",
+                 "client_secret": SECRET, **kwargs}
+    with pytest.raises(ValueError):
+        TokenClient(**arguments)
+
+
+def test_basic_form_urlencodes_id_and_secret_before_base64(stub: Stub) -> None:
+    # RFC 6749 §2.3.1: a server decodes with unquote_plus, so "+", ":" and "%" survive.
+    client_id, secret = "id with space+plus", "a:b%c+d e/é"
+    TokenClient(stub.url + "/token", client_id, secret).get_token()
+
+    (sent,) = stub.requests
+    assert sent.method == "POST"
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    encoded = sent.headers["Authorization"].removeprefix("Basic ")
+    decoded = base64.b64decode(encoded).decode()
+    assert decoded == "id+with+space%2Bplus:a%3Ab%25c%2Bd+e%2F%C3%A9"
+    assert [unquote_plus(part) for part in decoded.split(":")] == [client_id, secret]
+    assert sent.form == {"grant_type": ["client_credentials"]}
+
+
+def test_post_sends_id_and_secret_in_the_body(stub: Stub) -> None:
+    token_client(stub, auth_method="client_secret_post").get_token()
+
+    (sent,) = stub.requests
+    assert "Authorization" not in sent.headers
+    assert sent.form == {"grant_type": ["client_credentials"], "client_id": ["client-1"],
+                         "client_secret": [SECRET]}
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({}, {}),
+    ({"scope": "address phone", "expires_in": 3600},
+     {"scope": ["address phone"], "expires_in": ["3600"]}),
+    ({"scope": ["address", "phone"]}, {"scope": ["address phone"]}),
+])
+def test_scope_and_expires_in_are_sent_when_given(
+    stub: Stub, kwargs: dict[str, Any], expected: dict[str, list[str]],
+) -> None:
+    token_client(stub, **kwargs).get_token()
+
+    assert stub.requests[0].form == {"grant_type": ["client_credentials"], **expected}
+
+
+# --- caching and refresh ---------------------------------------------------------------------
+
+def test_token_is_reused_until_the_refresh_margin(stub: Stub,
+                                                  fake_clock: clock.FrozenClock) -> None:
+    tokens = token_client(stub, fake_clock)  # expires_in 900, refresh_margin 60
+
+    assert tokens.get_token() == tokens.get_token() == "token-1"
+    fake_clock.set(T0 + 840 - 0.001)
+    assert tokens.get_token() == "token-1"
+    assert len(stub.requests) == 1
+    fake_clock.set(T0 + 840)  # exactly refresh_margin seconds before expiry
+    assert tokens.get_token() == "token-2"
+    assert tokens.get_token() == "token-2"
+    assert len(stub.requests) == 2
+
+
+def test_a_token_shorter_than_twice_the_margin_is_refreshed_at_half_life(
+    stub: Stub, fake_clock: clock.FrozenClock,
+) -> None:
+    stub.routes["/token"] = lambda request: stub.token_reply(expires_in=30)
+    tokens = token_client(stub, fake_clock)
+
+    assert tokens.get_token() == "token-1"
+    fake_clock.advance(14.9)
+    assert tokens.get_token() == "token-1"
+    fake_clock.advance(0.1)
+    assert tokens.get_token() == "token-2"
+
+
+def test_invalidate_forgets_the_token_only_if_it_is_still_cached(stub: Stub) -> None:
+    tokens = token_client(stub)
+    assert tokens.get_token() == "token-1"
+
+    tokens.invalidate("token-0")  # an older token: the cached one stays
+    assert tokens.get_token() == "token-1"
+    tokens.invalidate("token-1")
+    assert tokens.cached_token() is None
+    assert tokens.get_token() == "token-2"
+    tokens.invalidate()
+    assert tokens.get_token() == "token-3"
+
+
+class AtOnce:
+    """``callers`` threads released together to call ``ask``; a route calls ``hold()`` to keep
+    the one fetch open until every caller is under way."""
+
+    def __init__(self, callers: int, ask: Callable[[], str]) -> None:
+        self.callers, self.ask = callers, ask
+        self.barrier = threading.Barrier(callers)
+        self.arrived: list[None] = []
+        self.results: list[str] = []  # tokens, or the error codes of TokenErrors
+
+    def hold(self) -> None:
+        deadline = time.monotonic() + 5
+        while len(self.arrived) < self.callers and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.05)  # from arriving to waiting on the lock takes microseconds
+
+    def _call(self) -> None:
+        self.barrier.wait()
+        self.arrived.append(None)
+        try:
+            self.results.append(self.ask())
+        except TokenError as error:
+            self.results.append(error.error)
+
+    def run(self) -> list[str]:
+        threads = [threading.Thread(target=self._call) for _ in range(self.callers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return self.results
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [
+    (lambda stub: stub.token_reply(), "token-1"),
+    (lambda stub: reply(401, {"error": "invalid_client"}), "invalid_client"),
+], ids=["success", "failure"])
+def test_concurrent_callers_share_one_fetch(stub: Stub, answer: Callable[[Stub], Reply],
+                                            outcome: str) -> None:
+    tokens = token_client(stub)
+    callers = AtOnce(8, tokens.get_token)
+
+    def held_open(request: Recorded) -> Reply:
+        callers.hold()
+        return answer(stub)
+
+    stub.routes["/token"] = held_open
+
+    assert callers.run() == [outcome] * 8
+    assert len(stub.requests) == 1
+
+
+def test_a_failed_refresh_returns_the_valid_token_and_logs(
+    stub: Stub, fake_clock: clock.FrozenClock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    tokens = token_client(stub, fake_clock)
+    assert tokens.get_token() == "token-1"
+    stub.routes["/token"] = lambda request: (503, {"Content-Type": "text/html"}, b"<h1>down</h1>")
+    fake_clock.set(T0 + 840)
+
+    with caplog.at_level(logging.WARNING, logger="oauth_cc.client"):
+        assert tokens.get_token() == "token-1"
+    (record,) = caplog.records
+    assert record.name == "oauth_cc.client"
+    assert "invalid_response" in record.getMessage()
+    assert "60 more seconds" in record.getMessage()
+
+    fake_clock.advance(4)  # within refresh_retry_interval: no new attempt
+    assert tokens.get_token() == "token-1"
+    assert len(stub.requests) == 2
+    fake_clock.advance(1)
+    assert tokens.get_token() == "token-1"
+    assert len(stub.requests) == 3
+
+    fake_clock.set(T0 + 900)  # expired: the failure is the caller's now
+    with pytest.raises(TokenError) as caught:
+        tokens.get_token()
+    assert (caught.value.error, caught.value.status) == ("invalid_response", 503)
+
+    stub.routes["/token"] = lambda request: stub.token_reply()
+    assert tokens.get_token() == "token-2"
+
+
+# --- failures --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("answer", "error", "description"), [
+    (reply(401, {"error": "invalid_client", "error_description": "Client authentication "
+                 "failed."}, {"WWW-Authenticate": 'Basic realm="oauth"'}),
+     "invalid_client", "Client authentication failed."),
+    (reply(400, {"error": "invalid_scope"}), "invalid_scope", None),
+    ((500, {"Content-Type": "text/html"}, b"<h1>Server Error (500)</h1>"),
+     "invalid_response", "The token endpoint answered HTTP 500 with something other than a "
+     "JSON object."),
+    ((200, JSON, b"{not json"), "invalid_response", None),
+    (reply(200, ["access_token"]), "invalid_response", None),
+    (reply(400, {"message": "no"}), "invalid_response",
+     "The token endpoint answered HTTP 400 without an OAuth error."),
+    (reply(200, {"token_type": "Bearer", "expires_in": 900}), "invalid_response",
+     "The token response has no access_token."),
+    (reply(200, {"access_token": "t", "token_type": "mac", "expires_in": 900}),
+     "invalid_response", "The token response is not for a Bearer token."),
+    (reply(200, {"access_token": "t", "token_type": "Bearer"}), "invalid_response",
+     "The token response has no positive expires_in."),
+    (reply(200, {"access_token": "t", "token_type": "Bearer", "expires_in": -5}),
+     "invalid_response", "The token response has no positive expires_in."),
+    ((302, {"Location": "/elsewhere"}, b""), "invalid_response", None),
+    ((200, JSON, b"{" + b" " * 70_000 + b"}"), "invalid_response",
+     "The token endpoint's answer is too large."),
+])
+def test_an_unusable_answer_is_a_token_error(stub: Stub, answer: Reply, error: str,
+                                             description: str | None) -> None:
+    stub.routes["/token"] = lambda request: answer
+    stub.routes["/elsewhere"] = lambda request: stub.token_reply()
+
+    with pytest.raises(TokenError) as caught:
+        token_client(stub).get_token()
+
+    assert caught.value.error == error
+    assert caught.value.status == answer[0]
+    if description is not None:
+        assert caught.value.error_description == description
+    assert stub.at("/elsewhere") == []  # a redirect is never followed with the credentials
+
+
+def test_a_lowercase_bearer_and_a_string_expires_in_are_accepted(stub: Stub) -> None:
+    stub.routes["/token"] = lambda request: reply(
+        200, {"access_token": "t", "token_type": "bearer", "expires_in": "900"})
+
+    assert token_client(stub).get_token() == "t"
+
+
+def test_no_server_is_a_network_error() -> None:
+    with socket.socket() as sock:  # a port that nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    with pytest.raises(TokenError) as caught:
+        TokenClient(f"http://127.0.0.1:{port}/oauth/token", "c", SECRET).get_token()
+
+    assert caught.value.error == "network_error"
+    assert caught.value.status is None
+    assert "Could not reach the token endpoint" in str(caught.value)
+
+
+def test_a_server_that_does_not_answer_times_out(stub: Stub) -> None:
+    def hang(request: Recorded) -> Reply:
+        stub.release.wait(10)
+        return stub.token_reply()
+
+    stub.routes["/token"] = hang
+    started = time.monotonic()
+
+    with pytest.raises(TokenError) as caught:
+        token_client(stub, timeout=0.2).get_token()
+
+    assert time.monotonic() - started < 2
+    assert caught.value.error == "network_error"
+    assert caught.value.error_description == (
+        "The token endpoint did not answer within 0.2 seconds.")
+
+
+def test_the_secret_never_appears_in_reprs_errors_or_logs(
+    stub: Stub, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A careless server that echoes the request body back in its error description.
+    stub.routes["/token"] = lambda request: reply(
+        401, {"error": "invalid_client", "error_description": f"Bad: {request.body.decode()}"})
+    tokens = token_client(stub, auth_method="client_secret_post")
+
+    with caplog.at_level(logging.DEBUG, logger="oauth_cc.client"), \
+            pytest.raises(TokenError) as caught:
+        tokens.get_token()
+
+    assert "client_secret=[redacted]" in str(caught.value)
+    shown = [repr(tokens), str(caught.value), repr(caught.value), caplog.text,
+             repr(requests_adapter.TokenAuth(tokens)), repr(httpx_adapter.TokenAuth(tokens))]
+    assert "client-1" in repr(tokens)
+    assert not [text for text in shown if SECRET in text]
+
+
+@pytest.mark.parametrize(("status", "challenge", "body", "rejected"), [
+    (401, 'Bearer realm="api", error="invalid_token", error_description="x"', b"", True),
+    (401, "Bearer error=invalid_token", None, True),
+    (401, 'Bearer realm="api"', b"", False),  # no credentials: a new token would not help
+    (401, 'Bearer realm="api", error="insufficient_scope"', None, False),
+    (401, 'Bearer realm="api", xerror="invalid_token"', None, False),
+    (403, 'Bearer error="invalid_token"', None, False),
+    (400, None, json.dumps(SEED_1024).encode(), True),
+    (200, None, b'{"error_code": 1024}', True),
+    (400, None, b'{"error_code": "1025", "message": "1024"}', False),
+    (400, None, b"error_code 1024", False),
+    (200, None, b'[{"error_code": "1024"}]', False),
+])
+def test_token_rejected(status: int, challenge: str | None, body: bytes | None,
+                        rejected: bool) -> None:
+    assert token_rejected(status, challenge, body) is rejected
+
+
+# --- adapters --------------------------------------------------------------------------------
+
+ADAPTERS = ["requests", "httpx", "httpx-async"]
+TLS = ssl.create_default_context()  # made once: httpx would load the CA bundle per client
+
+
+def send(kind: str, tokens: TokenClient, method: str, url: str, **kwargs: Any
+         ) -> tuple[int, list[int]]:
+    """One request through an adapter: the status and the statuses in its history."""
+    if kind == "requests":
+        with requests.Session() as session:
+            session.auth = requests_adapter.TokenAuth(tokens)
+            response = session.request(method, url, timeout=5, **kwargs)
+            return response.status_code, [r.status_code for r in response.history]
+    if kind == "httpx":
+        with httpx.Client(auth=httpx_adapter.TokenAuth(tokens), timeout=5,
+                          verify=TLS) as http:
+            answer = http.request(method, url, **kwargs)
+            return answer.status_code, [r.status_code for r in answer.history]
+
+    async def asynchronous() -> tuple[int, list[int]]:
+        async with httpx.AsyncClient(auth=httpx_adapter.TokenAuth(tokens), timeout=5,
+                                     verify=TLS) as http:
+            answer = await http.request(method, url, **kwargs)
+            return answer.status_code, [r.status_code for r in answer.history]
+
+    return asyncio.run(asynchronous())
+
+
+@pytest.fixture
+def api(stub: Stub) -> Callable[[Reply], list[str]]:
+    """Serve ``/api`` accepting only the listed tokens, rejecting others with ``rejection``."""
+    accepted: list[str] = []
+
+    def configure(rejection: Reply) -> list[str]:
+        def answer(request: Recorded) -> Reply:
+            if request.headers.get("Authorization", "").removeprefix("Bearer ") in accepted:
+                return reply(200, {"success": True})
+            return rejection
+        stub.routes["/api"] = answer
+        return accepted
+
+    return configure
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+@pytest.mark.parametrize("rejection", [
+    reply(401, {"error": "invalid_token"}, INVALID_TOKEN_CHALLENGE),
+    reply(400, SEED_1024),
+], ids=["401-invalid_token", "400-error_code-1024"])
+def test_adapters_retry_once_with_a_new_token(stub: Stub, api: Callable[[Reply], list[str]],
+                                              kind: str, rejection: Reply) -> None:
+    api(rejection).append("token-2")
+
+    status, history = send(kind, token_client(stub), "POST", stub.url + "/api",
+                           data={"q": "274 Harb"})
+
+    assert (status, history) == (200, [rejection[0]])
+    calls = stub.at("/api")
+    assert [call.headers["Authorization"] for call in calls] == ["Bearer token-1",
+                                                                 "Bearer token-2"]
+    assert [call.body for call in calls] == [b"q=274+Harb"] * 2
+    assert len(stub.at("/token")) == 2
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+def test_adapters_retry_only_once(stub: Stub, api: Callable[[Reply], list[str]],
+                                  kind: str) -> None:
+    api(reply(400, SEED_1024))  # every token is rejected
+
+    status, history = send(kind, token_client(stub), "GET", stub.url + "/api")
+
+    assert (status, history) == (400, [400])
+    assert len(stub.at("/api")) == 2
+    assert len(stub.at("/token")) == 2
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+@pytest.mark.parametrize("answer", [
+    reply(200, {"success": True}),
+    reply(401, {"detail": "No bearer token was sent."},
+          {"WWW-Authenticate": 'Bearer realm="api"'}),
+    reply(403, {"error": "insufficient_scope"},
+          {"WWW-Authenticate": 'Bearer realm="api", error="insufficient_scope"'}),
+    reply(400, {"completions": [], "error_code": "1001", "success": False}),
+    (500, {"Content-Type": "text/plain"}, b"error_code 1024"),
+], ids=["ok", "401-no-error", "403-insufficient_scope", "400-error_code-1001", "500-text"])
+def test_adapters_do_not_retry_other_answers(stub: Stub, api: Callable[[Reply], list[str]],
+                                             kind: str, answer: Reply) -> None:
+    api(answer)
+
+    status, history = send(kind, token_client(stub), "GET", stub.url + "/api")
+
+    assert (status, history) == (answer[0], [])
+    assert len(stub.at("/api")) == 1
+    assert len(stub.at("/token")) == 1
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+def test_adapters_reuse_the_cached_token(stub: Stub, api: Callable[[Reply], list[str]],
+                                         kind: str) -> None:
+    api(reply(400, SEED_1024)).append("token-1")
+    tokens = token_client(stub)
+
+    for _ in range(3):
+        assert send(kind, tokens, "GET", stub.url + "/api") == (200, [])
+
+    assert len(stub.at("/token")) == 1
+
+
+def test_the_requests_adapter_rewinds_a_file_body(stub: Stub, api: Callable[[Reply], list[str]],
+                                                  tmp_path: Path) -> None:
+    api(reply(400, SEED_1024)).append("token-2")
+    upload = tmp_path / "upload.txt"
+    upload.write_bytes(b"header\nbody")
+
+    with upload.open("rb") as body:
+        body.readline()  # the request starts where the file's position is
+        assert send("requests", token_client(stub), "POST", stub.url + "/api",
+                    data=body) == (200, [400])
+
+    assert [call.body for call in stub.at("/api")] == [b"body", b"body"]
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+def test_adapters_raise_token_error_when_no_token_can_be_had(stub: Stub, kind: str) -> None:
+    stub.routes["/token"] = lambda request: reply(401, {"error": "invalid_client"})
+    stub.routes["/api"] = lambda request: reply(200, {})
+
+    with pytest.raises(TokenError) as caught:
+        send(kind, token_client(stub), "GET", stub.url + "/api")
+
+    assert caught.value.error == "invalid_client"
+    assert stub.at("/api") == []
