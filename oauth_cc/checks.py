@@ -152,8 +152,9 @@ PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
 
 
 def check_cache() -> list[CheckMessage]:
+    """W002, for sites that serve the token endpoint (a remote-mode resource server does not)."""
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if backend in PROCESS_LOCAL_CACHES and not settings.DEBUG:
+    if backend in PROCESS_LOCAL_CACHES and not settings.DEBUG and not oauth_cc_settings.JWKS_URL:
         return [Warning(
             "The default cache is process-local: each worker counts failed client "
             "authentications on its own, so brute-force limits multiply by the number of "

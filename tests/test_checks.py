@@ -41,6 +41,11 @@ def test_process_local_cache_warning(settings, backend, debug, expected):
     assert ids() == expected
 
 
+def test_no_cache_warning_for_a_remote_mode_resource_server(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert ids(JWKS_URL="https://issuer.test/.well-known/jwks.json") == []
+
+
 def test_missing_oauth_cc_setting(settings):
     settings.DEBUG = True
     del settings.OAUTH_CC  # pytest-django sends no setting_changed for a deletion

@@ -84,7 +84,9 @@ def test_rotate_signing_key_prints_the_new_active_kid():
     assert SigningKey.objects.get(state="active").kid == kid
     upcoming = SigningKey.objects.get(state="next").kid
     assert run("rotate_signing_key").strip() == upcoming
-    kid = run("rotate_signing_key", "--algorithm", "ES256").strip()
+    run("rotate_signing_key", "--algorithm", "ES256")
+    assert SigningKey.objects.get(state="next").algorithm == "ES256"
+    kid = run("rotate_signing_key").strip()
     assert SigningKey.objects.get(kid=kid).algorithm == "ES256"
 
 

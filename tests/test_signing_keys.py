@@ -81,13 +81,23 @@ def test_rotation_with_no_keys_at_all():
     assert sorted(states().values()) == [ACTIVE, NEXT]
 
 
-def test_rotation_to_another_algorithm_replaces_the_unused_next_key():
+def test_a_new_algorithm_signs_only_after_it_was_published_as_next():
     SigningKey.objects.active()
     old_next = SigningKey.objects.get(state=NEXT)
     key = SigningKey.objects.rotate("ES256")
+    assert key.kid == old_next.kid  # the published RS256 next key is promoted...
+    assert key.algorithm == "RS256"
+    upcoming = SigningKey.objects.get(state=NEXT)
+    assert upcoming.algorithm == "ES256"  # ...and the ES256 key waits its turn, published
+    key = SigningKey.objects.rotate()
+    assert key.kid == upcoming.kid
     assert key.algorithm == "ES256"
-    assert not SigningKey.objects.filter(kid=old_next.kid).exists()
     assert SigningKey.objects.get(state=NEXT).algorithm == "ES256"
+
+
+def test_with_no_next_key_the_algorithm_applies_at_once():
+    key = SigningKey.objects.rotate("EdDSA")
+    assert key.algorithm == "EdDSA"
 
 
 def test_rotation_in_this_process_changes_the_signing_key_at_once():

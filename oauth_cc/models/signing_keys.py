@@ -80,9 +80,11 @@ class SigningKeyManager(models.Manager["SigningKey"]):
         new active key.
 
         The ``next`` key has been published since it was created, so verifiers know it before
-        it signs. With ``algorithm`` differing from the ``next`` key's, that unused key is
-        replaced by one of ``algorithm``. Concurrent rotations are serialised by row locks and
-        the partial unique constraints; a loser retries.
+        it signs. ``algorithm`` (default: the promoted key's, else ``SIGNING_ALGORITHM``) is
+        that of the new ``next`` key: a change of algorithm takes effect at the following
+        rotation, so that no key ever signs before it was published. Only when there is no
+        ``next`` key at all is one created and promoted at once. Concurrent rotations are
+        serialised (``_lock_current``); a loser retries.
         """
         for attempt in range(5):
             try:
@@ -115,9 +117,6 @@ class SigningKeyManager(models.Manager["SigningKey"]):
         upcoming = next((k for k in current if k.state == SigningKeyState.NEXT), None)
         if algorithm is None:
             algorithm = upcoming.algorithm if upcoming else oauth_cc_settings.SIGNING_ALGORITHM
-        if upcoming is not None and upcoming.algorithm != algorithm:
-            upcoming.delete()  # it never signed anything
-            upcoming = None
         if upcoming is None:
             upcoming = self.create_key(SigningKeyState.NEXT, algorithm)
         now = clock.now_datetime()

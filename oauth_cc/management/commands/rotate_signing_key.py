@@ -14,8 +14,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--algorithm", choices=SUPPORTED_ALGORITHMS,
-                            help="Algorithm of the key that becomes active (default: that of "
-                                 "the next key, or SIGNING_ALGORITHM).")
+                            help="Algorithm of the new next key, which signs from the following "
+                                 "rotation on (default: that of the promoted key). A key never "
+                                 "signs before it was published.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         key = SigningKey.objects.rotate(options["algorithm"])
