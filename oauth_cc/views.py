@@ -32,7 +32,7 @@ from oauth_cc.exceptions import (
     UnsupportedGrantType,
 )
 from oauth_cc.keyring import key_ring
-from oauth_cc.models import RevokedToken, Scope, SigningKey
+from oauth_cc.models import ClientRecord, RevokedToken, Scope, SigningKey
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.tokens import mint_access_token
 from oauth_cc.verification import verify_access_token, verify_signature_and_claims
@@ -126,26 +126,35 @@ class TokenView(OAuthEndpoint):
         return JsonResponse(issued.response_body())
 
 
-def token_parameter(params: dict[str, str]) -> str:
-    token = params.get("token")
-    if token is None:
-        raise InvalidRequest("The token parameter is missing.")
-    return token
+class TokenEndpoint(OAuthEndpoint):
+    """Base of introspection and revocation: an authenticated client sends a ``token``."""
+
+    #: The endpoint's name in the audit trail.
+    audit_name = ""
+
+    def caller_and_token(self, request: HttpRequest) -> tuple[ClientRecord, str]:
+        """The authenticated calling client and the ``token`` parameter."""
+        params = read_form(request, self.max_body_bytes)
+        credentials = client_credentials(request, params)
+        caller = authenticate_client(credentials, throttle.client_address(request),
+                                     endpoint=self.audit_name)
+        token = params.get("token")
+        if token is None:
+            raise InvalidRequest("The token parameter is missing.")
+        return caller, token
 
 
-class IntrospectionView(OAuthEndpoint):
+class IntrospectionView(TokenEndpoint):
     """``POST /oauth/introspect``: RFC 7662 token introspection for authenticated clients.
 
     A client sees its own tokens; a client allowed the ``introspection`` scope sees every
     client's. Anything else, and every token that is not active, is ``{"active": false}``.
     """
 
+    audit_name = "introspect"
+
     def post(self, request: HttpRequest) -> HttpResponse:
-        params = read_form(request, self.max_body_bytes)
-        credentials = client_credentials(request, params)
-        caller = authenticate_client(credentials, throttle.client_address(request),
-                                     endpoint="introspect")
-        token = token_parameter(params)
+        caller, token = self.caller_and_token(request)
         try:
             verified = verify_access_token(token, key_ring)
         except TokenError:
@@ -158,15 +167,13 @@ class IntrospectionView(OAuthEndpoint):
         return JsonResponse(body)
 
 
-class RevocationView(OAuthEndpoint):
+class RevocationView(TokenEndpoint):
     """``POST /oauth/revoke``: RFC 7009 revocation of an access token by its own client."""
 
+    audit_name = "revoke"
+
     def post(self, request: HttpRequest) -> HttpResponse:
-        params = read_form(request, self.max_body_bytes)
-        credentials = client_credentials(request, params)
-        caller = authenticate_client(credentials, throttle.client_address(request),
-                                     endpoint="revoke")
-        token = token_parameter(params)
+        caller, token = self.caller_and_token(request)
         # token_type_hint is accepted and not needed: access tokens are all we issue.
         try:
             verified = verify_signature_and_claims(token, key_ring)
