@@ -33,6 +33,8 @@ _WARNINGS = {"client_authentication_failed"}
 def emit(signal: Signal, event: str, **fields: Any) -> None:
     """Send ``signal`` and log the event. ``fields`` must hold nothing secret."""
     signal.send(sender=emit, event=event, **fields)
-    text = " ".join(f"{name}={value}" for name, value in fields.items())
+    # Strings are quoted and escaped: a client id from a request may hold a line break.
+    text = " ".join(f"{name}={value!r}" if isinstance(value, str) else f"{name}={value}"
+                    for name, value in fields.items())
     level = logging.WARNING if event in _WARNINGS else logging.INFO
     logger.log(level, "%s %s", event, text, extra={"oauth_cc": {"event": event, **fields}})

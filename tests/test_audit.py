@@ -105,3 +105,12 @@ def test_verification_writes_nothing(http, oauth_client, django_assert_num_queri
     http.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}")
     with django_assert_num_queries(0):
         http.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_a_forged_client_id_cannot_forge_log_lines(http, scopes, caplog):
+    caplog.set_level(logging.INFO, logger="oauth_cc")
+    token_request(http, "evil\nINFO token_issued client_id=victim", "x")
+    record = next(r for r in caplog.records if getattr(r, "oauth_cc", {}).get("event")
+                  == "client_authentication_failed")
+    assert "\n" not in record.getMessage()
+    assert record.oauth_cc["client_id"].startswith("evil\n")
