@@ -42,3 +42,9 @@ check: lint typecheck migrations-check
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+bench:
+	$(PYTHON) benchmarks/bootstrap.py
+
+bench-quick:
+	$(PYTHON) benchmarks/bootstrap.py --quick

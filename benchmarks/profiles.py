@@ -1,0 +1,222 @@
+"""cProfile of the token endpoint and of the authentication path, summarised.
+
+    python -m benchmarks.profiles [--requests 2000] [--top 12] [--json PATH]
+
+Profiles oauth_cc in the demo project (full middleware, fresh SQLite, or ``DATABASE_URL``):
+``POST /oauth/token`` through the WSGI handler, and ``BearerJWTAuthentication`` +
+``HasScope`` on a prepared request. Own time is grouped by where the code lives (the
+crypto in ``cryptography``'s Rust/OpenSSL, PyJWT, oauth_cc, Django, DRF, the database
+driver, logging, ...), printed as Markdown, with the oauth_cc functions that cost the most.
+
+cProfile adds a fixed cost to every Python call, so Python-heavy groups look larger than
+they are; ``crypto share`` is therefore also given without the profiler: the RS256
+signature (or verification) measured in turns with the whole path (``harness.paired``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import drf, harness
+
+GROUPS = [  # (group, test on "file:function"), first match wins
+    ("crypto: cryptography (Rust/OpenSSL)", lambda k: "cryptography" in k
+        or "_rust" in k or "openssl" in k),
+    ("database driver (sqlite3/psycopg)", lambda k: "sqlite3" in k or "psycopg" in k
+        or "SQLiteCursorWrapper" in k),
+    ("PyJWT", lambda k: "/jwt/" in k),
+    ("oauth_cc", lambda k: "/oauth_cc/" in k),
+    ("demo project", lambda k: "/demo_project/" in k),
+    ("DRF", lambda k: "/rest_framework/" in k),
+    ("Django ORM", lambda k: "/django/db/" in k),
+    ("Django cache", lambda k: "/django/core/cache/" in k),
+    ("Django signals", lambda k: "/django/dispatch/" in k),
+    ("Django middleware, handler, request/response", lambda k: "/django/" in k),
+    ("logging (audit log line)", lambda k: "/logging/" in k or "TextIOWrapper" in k),
+    ("json", lambda k: "/json/" in k or "_json" in k),
+    ("urllib.parse (form and query parsing)", lambda k: "/urllib/" in k),
+    ("hmac/hashlib/base64/secrets", lambda k: "/hmac.py" in k
+        or "_hashlib" in k or "/secrets.py" in k or "/base64.py" in k),
+    ("benchmark harness", lambda k: "/benchmarks/" in k),
+]
+
+
+def key_text(func: tuple[str, int, str]) -> str:
+    filename, line, name = func
+    return f"{filename}:{line}({name})"
+
+
+def group_of(text: str) -> str:
+    for group, test in GROUPS:
+        if test(text):
+            return group
+    return "other Python / builtins"
+
+
+def profile(fn: Callable[[], Any], calls: int) -> pstats.Stats:
+    for _ in range(50):
+        fn()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        fn()
+    profiler.disable()
+    return pstats.Stats(profiler)
+
+
+def summarise(stats: pstats.Stats, calls: int, top: int) -> dict[str, Any]:
+    """Own time per group. A builtin (``dict.get``, ``str.join``, ...) counts for the group
+    of the code that called it, in proportion to the time each caller spent in it; the
+    crypto and the database driver, which are builtins too, count as themselves."""
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    groups: dict[str, float] = defaultdict(float)
+    ours: list[tuple[float, float, str]] = []
+    total = 0.0
+    for func, (_cc, _nc, tottime, cumtime, callers) in raw.items():
+        text = key_text(func)
+        total += tottime
+        group = group_of(text)
+        if func[0] == "~" and group == "other Python / builtins" and callers:
+            spent = sum(c[2] for c in callers.values()) or 1.0
+            for caller, c in callers.items():
+                groups[group_of(key_text(caller))] += tottime * c[2] / spent
+        else:
+            groups[group] += tottime
+        if "/oauth_cc/" in text:
+            short = text.split("/oauth_cc/", 1)[1]
+            ours.append((cumtime, tottime, "oauth_cc/" + short))
+    ours.sort(reverse=True)
+    middleware: dict[str, float] = defaultdict(float)
+    for func, (_cc, _nc, _tottime, cumtime, _callers) in raw.items():
+        filename, _line, name = func
+        if "/middleware" in filename and name.startswith("process_"):
+            module = filename.rsplit("/site-packages/", 1)[-1].removesuffix(".py")
+            middleware[module.replace("/", ".")] += cumtime
+    return {
+        "middleware_us_per_call": {m: t / calls * 1e6 for m, t in
+                                   sorted(middleware.items(), key=lambda kv: -kv[1])},
+        "calls": calls,
+        "profiled_us_per_call": total / calls * 1e6,
+        "groups": {g: {"us_per_call": t / calls * 1e6, "share": t / total}
+                   for g, t in sorted(groups.items(), key=lambda kv: -kv[1])},
+        "oauth_cc_functions": [{"function": name, "cumulative_us": c / calls * 1e6,
+                                "own_us": t / calls * 1e6} for c, t, name in ours[:top]],
+    }
+
+
+def markdown(title: str, summary: dict[str, Any], crypto: str) -> str:
+    lines = [f"#### {title}", "",
+             f"{summary['calls']} calls, {summary['profiled_us_per_call']:.0f} µs per call "
+             f"under the profiler. {crypto}", "",
+             "| where (own time) | µs/call (profiled) | share |", "|---|---:|---:|"]
+    for group, g in summary["groups"].items():
+        if g["share"] >= 0.005:
+            lines.append(f"| {group} | {g['us_per_call']:.0f} | {g['share']:.0%} |")
+    if summary["middleware_us_per_call"]:
+        lines += ["", "| middleware (process_request/view/response) | µs/call (profiled) |",
+                  "|---|---:|"]
+        lines += [f"| `{m}` | {us:.0f} |" for m, us in summary["middleware_us_per_call"].items()]
+    lines += ["", "| oauth_cc function | cumulative µs | own µs |", "|---|---:|---:|"]
+    for f in summary["oauth_cc_functions"]:
+        lines.append(f"| `{f['function']}` | {f['cumulative_us']:.0f} | {f['own_us']:.0f} |")
+    return "\n".join(lines)
+
+
+def token_parts(client: Any, secret: str) -> dict[str, float]:
+    """The token request's pieces, each called on its own, in turns with the RS256 sign."""
+    from oauth_cc import audit, throttle
+    from oauth_cc.client_auth import ClientCredentials, authenticate_client
+    from oauth_cc.models import Client
+    from oauth_cc.tokens import mint_access_token
+
+    credentials = ClientCredentials(client.client_id, secret, "client_secret_post")
+    sign = harness.rs256_reference()["raw_sign"]
+    medians, _ = harness.interleaved_us({
+        "raw RS256 sign (cryptography)": sign,
+        "tokens.mint_access_token (PyJWT jwt.encode + claims)": lambda: mint_access_token(
+            client_id=client.client_id, project_id=client.project_id, scopes=["address"],
+            expires_in=900),
+        "client_auth.authenticate_client (all below)": lambda: authenticate_client(
+            credentials, "127.0.0.1"),
+        "  Client.objects.record (the one query)": lambda: Client.objects.record(
+            client.client_id),
+        "  throttle.check (4 cache keys)": lambda: throttle.check(client.client_id,
+                                                                  "127.0.0.1"),
+        "audit.emit token_issued (signal + INFO log line)": lambda: audit.emit(
+            audit.token_issued, "token_issued", client_id=client.client_id,
+            project_id=client.project_id, jti="x" * 22, scope="address", expires_in=900,
+            remote_addr="127.0.0.1"),
+    }, seconds=2.0, rounds=21)
+    return medians
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    db = harness.setup_django("demo_project.settings", "profile")
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from oauth_cc.authentication import BearerJWTAuthentication
+    from oauth_cc.models import Client, Scope
+    from oauth_cc.permissions import HasScope
+    from oauth_cc.testing import mint_token
+
+    Scope.objects.get_or_create(name="address")
+    client, secret = Client.objects.create_client(f"profile {secrets.token_hex(4)}",
+                                                  scopes=["address"])
+    app = WSGIHandler()
+    body = (f"grant_type=client_credentials&client_id={client.client_id}"
+            f"&client_secret={secret}&scope=address").encode()
+
+    def token_request() -> None:
+        status, content = harness.wsgi_call(app, harness.environ("POST", "/oauth/token",
+                                                                 body=body))
+        assert status.startswith("200"), content
+
+    authenticate = drf.prepared_auth(BearerJWTAuthentication(), HasScope(),
+                                     mint_token(client, ["address"]))
+    paired = harness.paired(vs_sign={"token": token_request}, vs_decode={"auth": authenticate},
+                            seconds=3.0, rounds=31)
+    parts = token_parts(client, secret)
+    token_summary = summarise(profile(token_request, args.requests), args.requests, args.top)
+    auth_summary = summarise(profile(authenticate, args.requests * 5), args.requests * 5,
+                             args.top)
+    sign_share = paired["raw_sign_us"] / paired["token_us"]
+    verify_share = paired["raw_verify_us"] / paired["auth_us"]
+    print(f"Profiles on {db}, {harness.machine()}\n")
+    print(markdown(
+        "Token endpoint: POST /oauth/token through the WSGI handler, demo middleware",
+        token_summary,
+        f"Without the profiler: {paired['token_us']:.0f} µs per request, of which the RS256 "
+        f"signature ({paired['raw_sign_us']:.0f} µs) is {sign_share:.0%}."))
+    print()
+    print(markdown(
+        "Authentication: BearerJWTAuthentication.authenticate() + HasScope.has_permission()",
+        auth_summary,
+        f"Without the profiler: {paired['auth_us']:.1f} µs per call, of which the RS256 "
+        f"verification ({paired['raw_verify_us']:.1f} µs) is {verify_share:.0%}; one PyJWT "
+        f"jwt.decode is {paired['pyjwt_decode_us']:.1f} µs."))
+    print()
+    print("#### Pieces of the token request, without the profiler (in turns, medians)\n")
+    print("| piece | µs/call | x raw RS256 sign |\n|---|---:|---:|")
+    for name, us in parts.items():
+        if name != "cpu_share":
+            print(f"| {name} | {us:.1f} | {us / parts['raw RS256 sign (cryptography)']:.2f} |")
+    if args.json:
+        harness.write_json(args.json, {"db": db, "machine": harness.machine(),
+                                       "paired": paired, "parts": parts,
+                                       "token": token_summary, "auth": auth_summary})
+
+
+if __name__ == "__main__":
+    main()
