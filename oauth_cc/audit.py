@@ -31,10 +31,17 @@ _WARNINGS = {"client_authentication_failed"}
 
 
 def emit(signal: Signal, event: str, **fields: Any) -> None:
-    """Send ``signal`` and log the event. ``fields`` must hold nothing secret."""
-    signal.send(sender=emit, event=event, **fields)
+    """Send ``signal`` and log the event. ``fields`` must hold nothing secret.
+
+    Free when nobody listens and the log level filters the record out: this runs on every
+    token request.
+    """
+    if signal.has_listeners():
+        signal.send(sender=emit, event=event, **fields)
+    level = logging.WARNING if event in _WARNINGS else logging.INFO
+    if not logger.isEnabledFor(level):
+        return
     # Strings are quoted and escaped: a client id from a request may hold a line break.
     text = " ".join(f"{name}={value!r}" if isinstance(value, str) else f"{name}={value}"
                     for name, value in fields.items())
-    level = logging.WARNING if event in _WARNINGS else logging.INFO
     logger.log(level, "%s %s", event, text, extra={"oauth_cc": {"event": event, **fields}})

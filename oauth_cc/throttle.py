@@ -43,18 +43,23 @@ def _keys(client_id: str, address: str) -> tuple[str, str]:
 
 
 def check(client_id: str, address: str) -> None:
-    """Raise ``TooManyAttempts`` if this client id or this address is blocked right now."""
+    """Raise ``TooManyAttempts`` if this client id or this address is blocked right now.
+
+    One cache read of the two failure counts; the window's start is read only for a count
+    that has reached its limit (a blocked attempt is the rare case).
+    """
+    limits = {key: limit for key, limit in zip(
+        _keys(client_id, address), (int(oauth_cc_settings.AUTH_FAILURES_PER_CLIENT),
+                                    int(oauth_cc_settings.AUTH_FAILURES_PER_ADDRESS)),
+        strict=True) if limit > 0}
+    counts = cache.get_many([f"{key}:count" for key in limits])
     window = float(oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS)
-    limits = (int(oauth_cc_settings.AUTH_FAILURES_PER_CLIENT),
-              int(oauth_cc_settings.AUTH_FAILURES_PER_ADDRESS))
-    keys = _keys(client_id, address)
-    stored = cache.get_many([f"{k}:start" for k in keys] + [f"{k}:count" for k in keys])
     now = clock.now()
-    for key, limit in zip(keys, limits, strict=True):
-        start = stored.get(f"{key}:start")
-        if limit <= 0 or start is None or now >= start + window:
+    for key, limit in limits.items():
+        if int(counts.get(f"{key}:count", 0)) < limit:
             continue
-        if int(stored.get(f"{key}:count", 0)) >= limit:
+        start = cache.get(f"{key}:start")
+        if start is not None and now < start + window:
             raise TooManyAttempts(math.ceil(start + window - now))
 
 
