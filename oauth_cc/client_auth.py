@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 from oauth_cc import audit, credentials, throttle
 from oauth_cc.exceptions import InvalidClient, InvalidRequest
 from oauth_cc.models import Client, ClientRecord
+from oauth_cc.state import client_records
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 CREDENTIAL_PARAMETERS = ("client_id", "client_secret")
@@ -137,7 +138,7 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
     tell which client ids exist. Every failure is counted and goes to the audit trail.
     """
     throttle.check(creds.client_id, address)
-    record = Client.objects.record(creds.client_id) if len(creds.client_id) <= 64 else None
+    record = client_records.get(creds.client_id) if len(creds.client_id) <= 64 else None
     failure = None
     if record is None:
         credentials.burn_hash_time(creds.secret)
@@ -154,6 +155,7 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
         elif needs_rehash:
             Client.objects.filter(pk=record.pk, secret_hash=record.secret_hash).update(
                 secret_hash=credentials.hash_secret(creds.secret))
+            client_records.forget(record.client_id)
     if failure is not None:
         throttle.record_failure(creds.client_id, address)
         audit.emit(audit.client_authentication_failed, "client_authentication_failed",

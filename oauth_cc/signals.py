@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from oauth_cc import audit
+from oauth_cc import audit, state
 from oauth_cc.keyring import key_ring
-from oauth_cc.models import Client, Project, RevokedToken, SigningKey
+from oauth_cc.models import Client, Project, RevokedToken, Scope, SigningKey
 from oauth_cc.state import client_states
 
 
@@ -30,8 +30,8 @@ def client_changed(instance: Client, **kwargs: Any) -> None:
     keep the old state for a whole STATE_TTL_SECONDS.
     """
     client_id = instance.client_id
-    client_states.forget(client_id)
-    transaction.on_commit(lambda: client_states.forget(client_id))
+    state.forget_client(client_id)
+    transaction.on_commit(lambda: state.forget_client(client_id))
     was_active = getattr(instance, "_loaded_is_active", None)
     if kwargs.get("signal") is post_save and not kwargs.get("created") and \
             was_active is not None and was_active != instance.is_active:
@@ -45,8 +45,27 @@ def client_changed(instance: Client, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Project)
 def project_changed(instance: Project, **kwargs: Any) -> None:
     project_id = instance.pk
-    client_states.forget_project(project_id)
-    transaction.on_commit(lambda: client_states.forget_project(project_id))
+    state.forget_project(project_id)
+    transaction.on_commit(lambda: state.forget_project(project_id))
+
+
+@receiver(m2m_changed, sender=Client.scopes.through)
+def client_scopes_changed(instance: Client | Scope, **kwargs: Any) -> None:
+    """A client's allowed scopes changed here: its next token request sees them."""
+    if isinstance(instance, Client):
+        client_id = instance.client_id
+        state.client_records.forget(client_id)
+        transaction.on_commit(lambda: state.client_records.forget(client_id))
+    else:  # changed from the scope's side: which clients is not worth working out
+        state.client_records.clear()
+
+
+@receiver(post_save, sender=Scope)
+@receiver(post_delete, sender=Scope)
+def scope_changed(**kwargs: Any) -> None:
+    """A scope was renamed or deleted here (a deletion sends no m2m_changed)."""
+    state.client_records.clear()
+    transaction.on_commit(state.client_records.clear)
 
 
 @receiver(post_save, sender=RevokedToken)

@@ -1,4 +1,5 @@
-"""Client state for verification, cached in-process: disabled, deleted, revoked.
+"""Client state, cached in-process: for verification (disabled, deleted, revoked) and for
+client authentication at the token endpoint (``ClientRecords``).
 
 A genuine token is refused when its client is disabled or gone, its project is disabled or
 gone, or its ``jti`` was revoked. Asking the database on every request would cost a query
@@ -12,11 +13,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from oauth_cc import clock, process_cache
 from oauth_cc.exceptions import InvalidToken, UnknownProject
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.verification import VerifiedToken
+
+if TYPE_CHECKING:
+    from oauth_cc.models import ClientRecord
 
 BATCH = 500
 
@@ -113,3 +118,65 @@ class ClientStates:
 
 client_states = ClientStates()
 process_cache.register(client_states.clear)
+
+
+class ClientRecords:
+    """What the token endpoint knows of a client (``ClientRecord``), read at most every
+    ``STATE_TTL_SECONDS`` per client and worker.
+
+    A warm token request then makes no query. A change made in this process applies at once
+    (``signals``); one made elsewhere (a regenerated secret, a disabled client, new scopes)
+    within ``STATE_TTL_SECONDS``, the same bound as for tokens. Unknown ids are not cached,
+    so a new client works at once everywhere and guesses cannot fill the cache.
+    """
+
+    limit = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, tuple[ClientRecord, float]] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records = {}
+
+    def forget(self, client_id: str) -> None:
+        with self._lock:
+            self._records.pop(client_id, None)
+
+    def forget_project(self, project_id: int) -> None:
+        with self._lock:
+            self._records = {c: entry for c, entry in self._records.items()
+                             if entry[0].project_id != project_id}
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        entry = self._records.get(client_id)
+        now = clock.now()
+        if entry is not None and now - entry[1] < oauth_cc_settings.STATE_TTL_SECONDS:
+            return entry[0]
+        from oauth_cc.models import Client
+
+        record = Client.objects.record(client_id)
+        with self._lock:
+            if record is None:
+                self._records.pop(client_id, None)
+            else:
+                if len(self._records) >= self.limit:
+                    self._records = {}
+                self._records[client_id] = (record, now)
+        return record
+
+
+client_records = ClientRecords()
+process_cache.register(client_records.clear)
+
+
+def forget_client(client_id: str) -> None:
+    """A client changed in this process: re-read it on its next token or API request."""
+    client_states.forget(client_id)
+    client_records.forget(client_id)
+
+
+def forget_project(project_id: int) -> None:
+    client_states.forget_project(project_id)
+    client_records.forget_project(project_id)

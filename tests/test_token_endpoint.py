@@ -460,8 +460,57 @@ def test_token_view_marks_secrets_sensitive(rf):
     assert set(request.sensitive_post_parameters) >= {"client_secret"}
 
 
-def test_one_query_per_token_request_when_warm(http, oauth_client, django_assert_num_queries):
+def test_a_warm_token_request_makes_no_query(http, oauth_client, django_assert_num_queries):
     client, secret = oauth_client
-    token_request(http, client.client_id, secret)  # warms the key cache
-    with django_assert_num_queries(1):
+    token_request(http, client.client_id, secret)  # reads the keys and the client
+    with django_assert_num_queries(0):
         assert token_request(http, client.client_id, secret).status_code == 200
+
+
+def test_a_client_read_takes_one_query(http, oauth_client, frozen_clock,
+                                       django_assert_num_queries):
+    client, secret = oauth_client
+    token_request(http, client.client_id, secret)
+    frozen_clock.advance(5)  # the cached client and active key are due to be re-read
+    with django_assert_num_queries(2):  # the client, and which key is active
+        assert token_request(http, client.client_id, secret).status_code == 200
+
+
+# Changes to a client, here and in other processes
+
+
+def test_changes_made_elsewhere_apply_within_state_ttl(http, oauth_client, frozen_clock):
+    from oauth_cc import credentials
+
+    client, secret = oauth_client
+    assert token_request(http, client.client_id, secret).status_code == 200
+    # Another process regenerates the secret (no signal reaches this one).
+    Client.objects.filter(pk=client.pk).update(secret_hash=credentials.hash_secret("new"))
+    frozen_clock.advance(4.9)
+    assert token_request(http, client.client_id, secret).status_code == 200
+    frozen_clock.advance(0.1)
+    assert token_request(http, client.client_id, secret).status_code == 401
+    assert token_request(http, client.client_id, "new").status_code == 200
+    Client.objects.filter(pk=client.pk).update(is_active=False)
+    frozen_clock.advance(5)
+    assert token_request(http, client.client_id, "new").status_code == 401
+
+
+def test_changes_made_here_apply_at_once(http, oauth_client, scopes):
+    client, secret = oauth_client
+    assert token_request(http, client.client_id, secret).json()["scope"] == "address phone"
+    client.scopes.add(scopes["email"])
+    assert token_request(http, client.client_id, secret).json()["scope"] == \
+        "address email phone"
+    scopes["phone"].delete()
+    assert token_request(http, client.client_id, secret).json()["scope"] == "address email"
+    scopes["email"].clients.remove(client)
+    assert token_request(http, client.client_id, secret).json()["scope"] == "address"
+    project = client.project
+    project.is_active = False
+    project.save()
+    assert token_request(http, client.client_id, secret).status_code == 401
+    project.is_active = True
+    project.save()
+    client.delete()
+    assert token_request(http, client.client_id, secret).status_code == 401
