@@ -56,7 +56,8 @@ def test_record_reads_a_client_in_one_query(oauth_client, django_assert_num_quer
     assert record is not None
     assert record.scopes == ("address", "phone")
     assert record.project_id == client.project_id
-    assert record.enabled
+    assert record.is_active
+    assert record.project_is_active
     assert Client.objects.record("unknown") is None
 
 

@@ -81,10 +81,6 @@ class ClientRecord:
     project_is_active: bool
     scopes: tuple[str, ...]
 
-    @property
-    def enabled(self) -> bool:
-        return self.is_active and self.project_is_active
-
     def check_secret(self, secret: str) -> tuple[bool, bool]:
         """``(matches, needs_rehash)`` for ``secret``, honouring the rotation grace period.
 
