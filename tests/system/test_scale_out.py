@@ -69,7 +69,8 @@ class Disable:
     started: float
     committed: float
     refused_grant: Sample
-    first_refused: float  # seconds after the commit, as are the next two
+    grant_refused: float  # seconds after the commit, as are the next three
+    first_refused: float
     last_accepted: float | None
     rs_accepted_short_at: float  # time.time() when the remote server accepted it
     short: Issued
@@ -124,7 +125,13 @@ class Scenario:
             f"c = Client.objects.get(client_id={client.client_id!r}); "
             "c.is_active = False; c.save(); print(time.time())"))  # autocommit: saved = committed
         committed = self.now() - (time.time() - committed_at)
+        # Token requests: each worker re-reads the client within STATE_TTL_SECONDS (at once
+        # only in the process that made the change). Polled to the same deadline.
         refused_grant = load.request_token(client, record=False)
+        while refused_grant.status == 200 and self.now() < committed + STATE_TTL_SECONDS + 2:
+            time.sleep(0.05)
+            refused_grant = load.request_token(client, record=False)
+        grant_refused = self.now() - committed
         tokens = [*load.tokens_of(DISABLED), short_token]
         # Poll (not sleep), to a deadline, a token of each key and the newest ones, until every
         # worker must have noticed and the issuer refuses them all. The load goes on presenting
@@ -159,8 +166,8 @@ class Scenario:
                                    f"disabled client: {status} {body}")
         for issued in tokens:
             assert refused_by_issuer(*get(d.issuer.url + ISSUER_API, issued.token)), issued
-        return Disable(started, committed, refused_grant, first_refused, last_accepted,
-                       rs_accepted_short_at, short_token)
+        return Disable(started, committed, refused_grant, grant_refused, first_refused,
+                       last_accepted, rs_accepted_short_at, short_token)
 
 
 def test_issuer_workers_and_remote_api_under_rotation_disable_and_a_killed_worker(
@@ -198,6 +205,7 @@ def test_issuer_workers_and_remote_api_under_rotation_disable_and_a_killed_worke
     assert not load.crashes, load.crashes
     assert disable.refused_grant.status == 401, disable.refused_grant
     assert disable.refused_grant.body.get("error") == "invalid_client", disable.refused_grant
+    assert disable.grant_refused <= STATE_TTL_SECONDS + MARGIN, disable.grant_refused
     assert disable.rs_accepted_short_at < expires
     assert rs_refused_at is not None, "the remote resource server accepts an expired token"
     assert rs_refused_at >= expires
@@ -281,8 +289,9 @@ def report(load: Load, d: Deployment, first: Rotation, second: Rotation, killed_
           f"{first.done:.1f}, worker killed at {killed_at:.1f} (another forked "
           f"{respawn_s:.2f} s later), rotation 2 {second.started:.1f}-{second.done:.1f}, "
           f"disable {disable.started:.1f}, committed {disable.committed:.1f}")
-    print(f"SYSTEM disabled client, after the commit: new token request "
-          f"{disable.refused_grant.status} {disable.refused_grant.body.get('error')}; the issuer "
+    print(f"SYSTEM disabled client, after the commit: new token requests "
+          f"{disable.refused_grant.status} {disable.refused_grant.body.get('error')} from "
+          f"+{disable.grant_refused:.2f} s (bound {STATE_TTL_SECONDS} s); the issuer "
           f"refused its tokens from +{disable.first_refused:.2f} s, accepted the last at "
           f"+{max(accepted, default=0.0):.2f} s (bound {STATE_TTL_SECONDS} s), refusing "
           f"{sum(1 for s in after if s.kind == 'issuer_api' and s.status != 200)} calls; the "
