@@ -159,6 +159,19 @@ def wsgi_call(app: Any, env: dict[str, Any]) -> tuple[str, bytes]:
     return statuses[0], content
 
 
+def token_request(app: Any, client_id: str, secret: str,
+                  scope: str = "address") -> Callable[[], None]:
+    """A callable that POSTs one client credentials request to ``app`` and expects a 200."""
+    body = (f"grant_type=client_credentials&client_id={client_id}"
+            f"&client_secret={secret}&scope={scope}").encode()
+
+    def request() -> None:
+        status, content = wsgi_call(app, environ("POST", "/oauth/token", body=body))
+        assert status.startswith("200"), content
+
+    return request
+
+
 def setup_django(settings_module: str, db_name: str) -> str:
     """Configure Django with ``settings_module`` on a fresh SQLite file named ``db_name`` (or
     on ``DATABASE_URL`` when set), migrate, and return the database vendor."""

@@ -77,15 +77,7 @@ def token_endpoint(samples: int) -> tuple[dict[str, float], Callable[[], None]]:
     # Unique names: on PostgreSQL the database outlives the run.
     client, secret = Client.objects.create_client(f"bench token {secrets.token_hex(4)}",
                                                   scopes=["address", "phone"])
-    app = WSGIHandler()
-    body = (f"grant_type=client_credentials&client_id={client.client_id}"
-            f"&client_secret={secret}&scope=address").encode()
-
-    def request() -> None:
-        status, content = harness.wsgi_call(app, harness.environ("POST", "/oauth/token",
-                                                                 body=body))
-        assert status.startswith("200"), content
-
+    request = harness.token_request(WSGIHandler(), client.client_id, secret)
     for _ in range(20):  # warm: first key created, client state and last_used written
         request()
     lat = harness.latencies_us(request, samples)

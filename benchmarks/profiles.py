@@ -174,15 +174,7 @@ def main() -> None:
     Scope.objects.get_or_create(name="address")
     client, secret = Client.objects.create_client(f"profile {secrets.token_hex(4)}",
                                                   scopes=["address"])
-    app = WSGIHandler()
-    body = (f"grant_type=client_credentials&client_id={client.client_id}"
-            f"&client_secret={secret}&scope=address").encode()
-
-    def token_request() -> None:
-        status, content = harness.wsgi_call(app, harness.environ("POST", "/oauth/token",
-                                                                 body=body))
-        assert status.startswith("200"), content
-
+    token_request = harness.token_request(WSGIHandler(), client.client_id, secret)
     authenticate = drf.prepared_auth(BearerJWTAuthentication(), HasScope(),
                                      mint_token(client, ["address"]))
     paired = harness.paired(vs_sign={"token": token_request}, vs_decode={"auth": authenticate},
