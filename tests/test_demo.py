@@ -51,6 +51,21 @@ def test_demo_setup_prints_working_credentials(tmp_path):
                         '"error_code": "1024", "success": false}')
 
 
+def test_migrate_alone_gives_the_demo_its_scopes(tmp_path):
+    """`migrate` then `create_oauth_client --scopes` works without demo_setup."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    run(["manage.py", "migrate", "--noinput"], env)
+    created = json.loads(run(["manage.py", "create_oauth_client", "partner",
+                              "--scopes", "address phone email", "--json"], env))
+    assert set(created) == {"client_id", "client_secret", "project"}
+    metadata = run(["-c", "import django, json; django.setup()\n"
+                          "from django.test import Client\n"
+                          "print(json.dumps(Client().get('/.well-known/oauth-authorization-server')"
+                          ".json()['scopes_supported']))"], env)
+    assert sorted(json.loads(metadata)) == ["address", "email", "phone"]
+
+
 def test_the_printed_curl_lines_work_against_the_running_demo(tmp_path):
     """What `make demo` prints, pasted into a shell, against the demo's real server."""
     import shutil

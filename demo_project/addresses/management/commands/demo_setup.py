@@ -13,14 +13,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from demo_project.addresses.scopes import SCOPES
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, Project, Scope
 
-SCOPES = {
-    "address": "Access to address autocomplete, verification, and metadata APIs",
-    "phone": "Access to phone verification API",
-    "email": "Access to email verification API",
-}
 DEMO_CLIENT = "Demo client"
 
 
