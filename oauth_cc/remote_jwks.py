@@ -57,7 +57,7 @@ def fetch_jwks(url: str, timeout: float) -> tuple[dict[str, Any], int | None]:
         raise JWKSFetchError(f"The JWK Set at {url} is too large.")
     try:
         document = json.loads(body)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise JWKSFetchError(f"The JWK Set at {url} is not JSON.") from e
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise JWKSFetchError(f"The document at {url} is not a JWK Set.")

@@ -6,6 +6,9 @@ other than the key's fails. Every PyJWT or cryptography error becomes ``InvalidT
 
 Keys come from this site's database (``keyring``) or, with ``JWKS_URL``, from the issuer's JWK
 Set (``remote_jwks``). Time comes from ``oauth_cc.clock``.
+
+``json.loads`` raises ``RecursionError``, not ``ValueError``, for JSON nested deeper than the
+interpreter's recursion limit, so both are caught wherever untrusted bytes are parsed.
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ class _HeaderCache:
             return cached
         try:
             header = json.loads(_b64decode(segment))
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise InvalidToken("The token is malformed.") from e
         if not isinstance(header, dict):
             raise InvalidToken("The token is malformed.")
@@ -164,7 +167,7 @@ def verify_signature_and_claims(token: str, keys: KeySource | None = None) -> Ve
         raise InvalidToken("The token's signature is invalid.")
     try:
         claims = json.loads(_b64decode(payload_segment))
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise InvalidToken("The token is malformed.") from e
     if not isinstance(claims, dict):
         raise InvalidToken("The token is malformed.")

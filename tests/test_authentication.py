@@ -342,6 +342,18 @@ def test_malformed_tokens(http, scopes, value):
     assert_invalid_token(http.get("/api/address", HTTP_AUTHORIZATION=value))
 
 
+def _segment(text):
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("header", ["[" * 5000, '{"a":' * 1200])
+def test_deeply_nested_json_is_malformed_not_a_500(http, header):
+    """json.loads raises RecursionError, not ValueError, past its nesting limit."""
+    value = f"Bearer {_segment(header)}.e30.e30"
+    assert len(value) < 8192
+    assert "malformed" in assert_invalid_token(http.get("/api/address", HTTP_AUTHORIZATION=value))
+
+
 def test_random_bytes_never_cause_a_500(http, token):
     rng = random.Random(1024)
     parts = token.split(".")

@@ -332,6 +332,7 @@ def test_a_failed_refresh_returns_the_valid_token_and_logs(
      "invalid_response", "The token endpoint answered HTTP 500 with something other than a "
      "JSON object."),
     ((200, JSON, b"{not json"), "invalid_response", None),
+    ((200, JSON, b"[" * 50_000), "invalid_response", None),  # RecursionError in json.loads
     (reply(200, ["access_token"]), "invalid_response", None),
     (reply(400, {"message": "no"}), "invalid_response",
      "The token endpoint answered HTTP 400 without an OAuth error."),
@@ -430,6 +431,7 @@ def test_the_secret_never_appears_in_reprs_errors_or_logs(
     (400, None, b'{"error_code": "1025", "message": "1024"}', False),
     (400, None, b"error_code 1024", False),
     (200, None, b'[{"error_code": "1024"}]', False),
+    (400, None, b"[" * 50_000 + b'"1024"', False),
 ])
 def test_token_rejected(status: int, challenge: str | None, body: bytes | None,
                         rejected: bool) -> None:

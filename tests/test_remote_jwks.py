@@ -26,7 +26,7 @@ class JWKSServer:
     """A JWK Set server whose document, headers and failures the test controls."""
 
     def __init__(self) -> None:
-        self.document: dict = {"keys": []}
+        self.document: dict | bytes = {"keys": []}  # bytes are served as they are
         self.cache_control = "public, max-age=300"
         self.status = 200
         self.delay = 0.0
@@ -37,7 +37,8 @@ class JWKSServer:
             def do_GET(self) -> None:
                 server.hits += 1
                 time.sleep(server.delay)
-                body = json.dumps(server.document).encode()
+                document = server.document
+                body = document if isinstance(document, bytes) else json.dumps(document).encode()
                 self.send_response(server.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Cache-Control", server.cache_control)
@@ -174,7 +175,7 @@ def test_next_key_is_known_before_it_signs(remote, oauth_client, frozen_clock):
     assert remote.hits == 1
 
 
-@pytest.mark.parametrize("failure", ["status", "garbage", "timeout", "down"])
+@pytest.mark.parametrize("failure", ["status", "garbage", "nested", "timeout", "down"])
 def test_failed_fetch_keeps_the_last_good_set(remote, oauth_client, frozen_clock, failure,
                                               caplog):
     client, _ = oauth_client
@@ -184,6 +185,8 @@ def test_failed_fetch_keeps_the_last_good_set(remote, oauth_client, frozen_clock
         remote.status = 500
     elif failure == "garbage":
         remote.document = ["not", "a", "jwk set"]
+    elif failure == "nested":
+        remote.document = b"[" * 50_000  # json.loads raises RecursionError, not ValueError
     elif failure == "timeout":
         remote.delay = 0.5
     else:

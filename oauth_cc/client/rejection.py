@@ -29,6 +29,6 @@ def token_rejected(status: int, www_authenticate: str | None, body: bytes | None
         return False  # the cheap test first: most answers are never parsed here
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(document, dict) and str(document.get("error_code")) == INVALID_TOKEN_CODE

@@ -246,7 +246,7 @@ class TokenClient:
                              status)
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             document = None
         if not isinstance(document, dict):
             raise TokenError("invalid_response", f"The token endpoint answered HTTP {status} "
