@@ -25,6 +25,7 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 CREDENTIAL_PARAMETERS = ("client_id", "client_secret")
 _BASIC = re.compile(r"basic[ \t]+(\S*)[ \t]*", re.IGNORECASE)
 MAX_FIELDS = 32
+MAX_CLIENT_ID_LENGTH = Client._meta.get_field("client_id").max_length or 64
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ def client_credentials(request: HttpRequest, params: dict[str, str]) -> ClientCr
     return ClientCredentials(body_id, body_secret, "client_secret_post")
 
 
+def could_be_client_id(value: str) -> bool:
+    """False for what no client id can be, so it is not looked up: longer than the column, or
+    holding NUL, which PostgreSQL refuses in any text parameter (a query error, not a miss)."""
+    return len(value) <= MAX_CLIENT_ID_LENGTH and "\x00" not in value
+
+
 @sensitive_variables("creds")
 def authenticate_client(creds: ClientCredentials, address: str, *,
                         endpoint: str = "token") -> ClientRecord:
@@ -138,7 +145,8 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
     tell which client ids exist. Every failure is counted and goes to the audit trail.
     """
     throttle.check(creds.client_id, address)
-    record = client_records.get(creds.client_id) if len(creds.client_id) <= 64 else None
+    record = client_records.get(creds.client_id) if could_be_client_id(creds.client_id) \
+        else None
     failure = None
     if record is None:
         credentials.burn_hash_time(creds.secret)

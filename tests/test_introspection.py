@@ -123,6 +123,15 @@ def test_caller_must_authenticate(http, oauth_client):
     assert response["WWW-Authenticate"].startswith("Basic")
 
 
+@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
+def test_a_client_id_with_nul_is_an_unknown_client(http, oauth_client, path):
+    client, secret = oauth_client
+    response = post_form(http, path, {"token": mint_token(client)},
+                         HTTP_AUTHORIZATION=basic(client.client_id + "%00", secret))
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
 def test_missing_token_parameter(http, oauth_client):
     client, secret = oauth_client
     response = post_form(http, "/oauth/introspect", {"client_id": client.client_id,

@@ -222,6 +222,16 @@ def test_unknown_client_gets_the_same_answer_as_a_wrong_secret(http, oauth_clien
     assert unknown == wrong
 
 
+@pytest.mark.parametrize("via", ["post", "basic"])
+@pytest.mark.parametrize("client_id", ["\x00", "{id}\x00", "x" * 65, "{id}" + "x" * 64])
+def test_client_ids_no_client_can_have(http, oauth_client, via, client_id):
+    """Answered like an unknown client, never looked up: PostgreSQL refuses NUL in a query."""
+    client, secret = oauth_client
+    response = token_request(http, client_id.format(id=client.client_id), secret, via=via)
+    assert_error(response, 401, "invalid_client")
+    assert response.json()["error_description"] == "Unknown client or wrong secret."
+
+
 def test_no_credentials(http, scopes):
     response = post_form(http, "/oauth/token", {"grant_type": "client_credentials"})
     assert_error(response, 401, "invalid_client")
