@@ -344,6 +344,9 @@ def test_a_failed_refresh_returns_the_valid_token_and_logs(
      "The token response has no positive expires_in."),
     (reply(200, {"access_token": "t", "token_type": "Bearer", "expires_in": -5}),
      "invalid_response", "The token response has no positive expires_in."),
+    *[((200, JSON, b'{"access_token": "t", "token_type": "Bearer", "expires_in": ' + value
+        + b"}"), "invalid_response", "The token response has no positive expires_in.")
+      for value in (b"1e400", b"NaN", b"Infinity", b'"' + b"9" * 5000 + b'"')],
     ((302, {"Location": "/elsewhere"}, b""), "invalid_response", None),
     ((200, JSON, b"{" + b" " * 70_000 + b"}"), "invalid_response",
      "The token endpoint's answer is too large."),

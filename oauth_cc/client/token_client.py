@@ -9,6 +9,7 @@ import base64
 import http.client
 import json
 import logging
+import math
 import threading
 import time
 import urllib.error
@@ -256,14 +257,16 @@ class TokenClient:
     def _token_from(self, document: dict[str, Any], now: float) -> _Token:
         value, token_type = document.get("access_token"), document.get("token_type")
         expires_in = document.get("expires_in")
-        if isinstance(expires_in, str) and expires_in.isdigit():
+        if isinstance(expires_in, str) and expires_in.isascii() and expires_in.isdigit() \
+                and len(expires_in) <= 12:
             expires_in = int(expires_in)
         problem = (
             "has no access_token" if not isinstance(value, str) or not value else
             "is not for a Bearer token" if not isinstance(token_type, str)
             or token_type.lower() != "bearer" else
             "has no positive expires_in" if isinstance(expires_in, bool)
-            or not isinstance(expires_in, int | float) or expires_in <= 0 else None)
+            or not isinstance(expires_in, int | float) or not 0 < expires_in < math.inf
+            else None)
         if problem is not None:
             raise TokenError("invalid_response", f"The token response {problem}.", 200)
         assert isinstance(value, str) and isinstance(expires_in, int | float)
