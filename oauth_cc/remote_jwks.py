@@ -63,7 +63,12 @@ def fetch_jwks(url: str, timeout: float) -> tuple[dict[str, Any], int | None]:
         raise JWKSFetchError(f"The document at {url} is not a JWK Set.")
     match = _MAX_AGE.search(cache_control)
     no_cache = "no-store" in cache_control.lower() or "no-cache" in cache_control.lower()
-    return document, (0 if no_cache else int(match.group(1)) if match else None)
+    if no_cache:
+        return document, 0
+    if match is None:
+        return document, None
+    digits = match.group(1)  # int() refuses more than 4,300 digits: no header gets that far
+    return document, int(digits) if len(digits) <= 9 else MAX_CACHE_SECONDS
 
 
 def parse_jwks(document: dict[str, Any]) -> dict[str, VerificationKey]:

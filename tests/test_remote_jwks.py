@@ -122,14 +122,15 @@ def test_cache_lifetime_follows_max_age(remote, oauth_client, frozen_clock):
     assert remote.hits == 2
 
 
-def test_cache_lifetime_is_bounded(remote, oauth_client, frozen_clock):
+@pytest.mark.parametrize("huge", ["99999999", "9" * 5000])  # int() refuses 4,301 digits
+def test_cache_lifetime_is_bounded(remote, oauth_client, frozen_clock, huge):
     client, _ = oauth_client
     remote.cache_control = "max-age=0"
     verify_access_token(mint_token(client))
     frozen_clock.advance(29)
     verify_access_token(mint_token(client))
     assert remote.hits == 1  # never more often than JWKS_MIN_REFETCH_SECONDS
-    remote.cache_control = "max-age=99999999"
+    remote.cache_control = f"max-age={huge}"
     frozen_clock.advance(1)
     verify_access_token(mint_token(client))
     frozen_clock.advance(86_399)
