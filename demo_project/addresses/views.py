@@ -55,7 +55,7 @@ class AutocompleteView(DemoAPIView):
     def get(self, request: Request) -> Response:
         q = self.query(request)
         raw_max = request.query_params.get("max", "").strip() or str(DEFAULT_MAX)
-        if not (raw_max.isascii() and raw_max.isdigit()) \
+        if not (raw_max.isascii() and raw_max.isdigit() and len(raw_max) <= 4) \
                 or not 1 <= int(raw_max) <= LARGEST_MAX:
             raise ParameterError(f"The max query parameter must be an integer from 1 to "
                                  f"{LARGEST_MAX}.")
