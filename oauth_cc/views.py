@@ -189,6 +189,18 @@ class RevocationView(TokenEndpoint):
         return HttpResponse(status=200)
 
 
+def public_document(document: dict[str, Any]) -> HttpResponse:
+    """A JSON document anyone may read and cache: the JWK Set and the metadata.
+
+    ``Access-Control-Allow-Origin: *`` lets code in a browser read them too (as jose's
+    ``createRemoteJWKSet`` does there); they carry nothing private and no credentials.
+    """
+    response = JsonResponse(document)
+    patch_cache_control(response, public=True, max_age=int(oauth_cc_settings.JWKS_MAX_AGE))
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 class JWKSView(View):
     """``GET /.well-known/jwks.json``: the public keys that verify our tokens (RFC 7517 §5)."""
 
@@ -197,9 +209,7 @@ class JWKSView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         key_ring.signing_key()  # creates the first keys if there are none yet
         document = {"keys": [key.jwk() for key in SigningKey.objects.published()]}
-        response = JsonResponse(document)
-        patch_cache_control(response, public=True, max_age=int(oauth_cc_settings.JWKS_MAX_AGE))
-        return response
+        return public_document(document)
 
 
 class MetadataView(View):
@@ -226,6 +236,4 @@ class MetadataView(View):
             except NoReverseMatch:
                 continue
             metadata[f"{name}_endpoint_auth_methods_supported"] = AUTH_METHODS
-        response = JsonResponse(metadata)
-        patch_cache_control(response, public=True, max_age=int(oauth_cc_settings.JWKS_MAX_AGE))
-        return response
+        return public_document(metadata)

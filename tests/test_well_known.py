@@ -17,6 +17,7 @@ def test_jwks_publishes_active_and_next_keys(http):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "public, max-age=300"
+    assert response["Access-Control-Allow-Origin"] == "*"  # readable by code in a browser
     keys = response.json()["keys"]
     assert {k["kid"] for k in keys} == set(SigningKey.objects.values_list("kid", flat=True))
     assert len(keys) == 2
@@ -57,6 +58,7 @@ def test_jwks_is_read_only(http):
 def test_metadata(http, scopes):
     response = http.get("/.well-known/oauth-authorization-server")
     assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
     body = response.json()
     assert body["issuer"] == "https://issuer.test"
     assert body["token_endpoint"] == "https://issuer.test/oauth/token"
