@@ -74,6 +74,9 @@ class ClientStates:
             raise InvalidToken("The token has been revoked.")
         if not state.exists:
             raise UnknownProject("The token's client or project no longer exists.")
+        if str(state.project_id) != token.project_id:
+            # The client was moved to another project: the token's project is not its own.
+            raise UnknownProject("The token's client no longer belongs to its project.")
         if not state.active:
             raise InvalidToken("The token's client is disabled.")
         if not state.project_active:

@@ -484,6 +484,34 @@ def test_deleted_project_is_1025(http, oauth_client, token):
     assert_invalid_token(get(http, "/api/address", token), code="1025")
 
 
+def test_a_client_moved_to_another_project_loses_the_old_projects_tokens(http, oauth_client,
+                                                                         token):
+    """The token names its project: once the client is elsewhere, that project is not found,
+    whether the old project lives on, is disabled or is deleted."""
+    client, _ = oauth_client
+    old_project = client.project
+    client.project = Project.objects.create(name="another")
+    client.save()
+    assert "no longer belongs" in assert_invalid_token(get(http, "/api/address", token),
+                                                       code="1025")
+    old_project.is_active = False
+    old_project.save()
+    assert_invalid_token(get(http, "/api/address", token), code="1025")
+    old_project.delete()
+    assert_invalid_token(get(http, "/api/address", token), code="1025")
+    assert get(http, "/api/address", mint_token(client)).status_code == 200
+
+
+def test_a_move_elsewhere_applies_within_state_ttl(http, oauth_client, token, frozen_clock):
+    client, _ = oauth_client
+    assert get(http, "/api/address", token).status_code == 200
+    Client.objects.filter(pk=client.pk).update(project=Project.objects.create(name="another"))
+    frozen_clock.advance(4.9)
+    assert get(http, "/api/address", token).status_code == 200
+    frozen_clock.advance(0.1)
+    assert_invalid_token(get(http, "/api/address", token), code="1025")
+
+
 def test_deleted_elsewhere_is_1025_within_state_ttl(http, oauth_client, token, frozen_clock):
     client, _ = oauth_client
     assert get(http, "/api/address", token).status_code == 200
