@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -22,6 +23,7 @@ class BearerJWTAuthentication(BaseAuthentication):
 
     keyword = "bearer"
 
+    @sensitive_variables("header", "token")
     def authenticate(self, request: Request) -> tuple[ClientPrincipal, VerifiedToken] | None:
         header = request.META.get("HTTP_AUTHORIZATION")
         if not header:

@@ -42,6 +42,7 @@ class ClientCredentials:
         return f"<ClientCredentials {self.client_id} {self.method}>"
 
 
+@sensitive_variables()  # the body holds the client secret, and a token to introspect
 def read_form(request: HttpRequest, max_bytes: int) -> dict[str, str]:
     """The body's parameters, each at most once; empty values count as absent (RFC 6749 §3.1).
 

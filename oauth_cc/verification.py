@@ -23,6 +23,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
+from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import clock, process_cache
 from oauth_cc.exceptions import InvalidToken
@@ -139,6 +140,7 @@ def default_key_source() -> KeySource:
     return key_ring
 
 
+@sensitive_variables()  # a bearer token is a credential: not in error reports
 def verify_signature_and_claims(token: str, keys: KeySource | None = None) -> VerifiedToken:
     """Verify a token's signature, header and claims. Raises ``InvalidToken``.
 
@@ -218,6 +220,7 @@ def check_claims(claims: Mapping[str, Any]) -> None:
         raise InvalidToken("The token's scope claim is not a string.")
 
 
+@sensitive_variables()  # a bearer token is a credential: not in error reports
 def verify_access_token(token: str, keys: KeySource | None = None) -> VerifiedToken:
     """Verify a token and, on the issuer's site, its client's state (disabled, revoked, gone).
 

@@ -16,7 +16,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from oauth_cc import audit, last_used, throttle
 from oauth_cc import scopes as scope_rules
@@ -104,6 +104,7 @@ class TokenView(OAuthEndpoint):
     authentication, ``grant_type``, ``scope``, ``expires_in``.
     """
 
+    @sensitive_variables("params")
     def post(self, request: HttpRequest) -> HttpResponse:
         params = read_form(request, self.max_body_bytes)
         credentials = client_credentials(request, params)
@@ -132,6 +133,7 @@ class TokenEndpoint(OAuthEndpoint):
     #: The endpoint's name in the audit trail.
     audit_name = ""
 
+    @sensitive_variables("params", "token")
     def caller_and_token(self, request: HttpRequest) -> tuple[ClientRecord, str]:
         """The authenticated calling client and the ``token`` parameter."""
         params = read_form(request, self.max_body_bytes)
@@ -153,6 +155,7 @@ class IntrospectionView(TokenEndpoint):
 
     audit_name = "introspect"
 
+    @sensitive_variables("token")
     def post(self, request: HttpRequest) -> HttpResponse:
         caller, token = self.caller_and_token(request)
         try:
@@ -172,6 +175,7 @@ class RevocationView(TokenEndpoint):
 
     audit_name = "revoke"
 
+    @sensitive_variables("token")
     def post(self, request: HttpRequest) -> HttpResponse:
         caller, token = self.caller_and_token(request)
         # token_type_hint is accepted and not needed: access tokens are all we issue.

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Self
 from django.core.exceptions import ValidationError
 from django.db import connections, models, transaction
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import audit, clock, credentials
 from oauth_cc.settings import oauth_cc_settings
@@ -81,6 +82,7 @@ class ClientRecord:
     project_is_active: bool
     scopes: tuple[str, ...]
 
+    @sensitive_variables("secret")
     def check_secret(self, secret: str) -> tuple[bool, bool]:
         """``(matches, needs_rehash)`` for ``secret``, honouring the rotation grace period.
 
