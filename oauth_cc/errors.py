@@ -20,6 +20,7 @@ from typing import Any
 from django.utils.module_loading import import_string
 from rest_framework.exceptions import APIException
 
+from oauth_cc.exceptions import description_text
 from oauth_cc.settings import oauth_cc_settings
 
 INVALID_TOKEN_CODE = "1024"  # noqa: S105 - an error code, not a password
@@ -55,6 +56,9 @@ class BearerFailure:
     description: str
     scope: tuple[str, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "description", description_text(self.description))
+
     @property
     def status(self) -> int:
         """The RFC 6750 §3.1 status: 403 for insufficient_scope, else 401."""
@@ -70,7 +74,7 @@ def challenge(failure: BearerFailure) -> str:
     parts = [f'Bearer realm="{_quote(str(oauth_cc_settings.REALM))}"']
     if failure.error:
         parts.append(f'error="{failure.error}"')
-        parts.append(f'error_description="{_quote(failure.description)}"')
+        parts.append(f'error_description="{failure.description}"')  # no quote or backslash
     if failure.scope:
         parts.append(f'scope="{_quote(" ".join(failure.scope))}"')
     return ", ".join(parts)

@@ -6,6 +6,18 @@ translating library errors with ``raise ... from``.
 
 from __future__ import annotations
 
+import re
+
+# RFC 6749 §5.2 and RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E,
+# printable ASCII without '"' and '\\'. A description may quote what the client sent.
+_NOT_DESCRIPTION_TEXT = re.compile(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]')
+_REPLACEMENTS = {'"': "'", "\\": "/"}
+
+
+def description_text(value: str) -> str:
+    """``value`` in the characters an ``error_description`` may hold; others become ``?``."""
+    return _NOT_DESCRIPTION_TEXT.sub(lambda m: _REPLACEMENTS.get(m.group(), "?"), value)
+
 
 class OAuthError(Exception):
     """An error response of RFC 6749 §5.2 (and the RFCs that reuse its format)."""
@@ -15,7 +27,7 @@ class OAuthError(Exception):
     default_description = "The request is invalid."
 
     def __init__(self, description: str | None = None) -> None:
-        self.description = description or self.default_description
+        self.description = description_text(description or self.default_description)
         super().__init__(self.description)
 
     def as_dict(self) -> dict[str, str]:
@@ -75,8 +87,8 @@ class TokenError(Exception):
     """An access token is refused. ``description`` says why, for logs and the client."""
 
     def __init__(self, description: str) -> None:
-        self.description = description
-        super().__init__(description)
+        self.description = description_text(description)
+        super().__init__(self.description)
 
 
 class InvalidToken(TokenError):

@@ -113,7 +113,7 @@ class _HeaderCache:
             raise InvalidToken("The token is malformed.")
         typ, kid, alg = header.get("typ"), header.get("kid"), header.get("alg")
         if not isinstance(typ, str) or typ.lower() not in ACCEPTED_TYPES:
-            raise InvalidToken('The token is not a JWT access token (typ must be "at+jwt").')
+            raise InvalidToken("The token is not a JWT access token: its typ must be at+jwt.")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("The token names no signing key (kid).")
         if not isinstance(alg, str):

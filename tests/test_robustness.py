@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 from urllib.parse import quote_plus
 
 import pytest
@@ -25,6 +26,8 @@ ENDPOINTS = ["/oauth/token", "/oauth/introspect", "/oauth/revoke"]
 CONTENT_TYPES = ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded; "
                  "charset=latin-1", "application/x-www-form-urlencoded; charset=bogus",
                  "application/json", "multipart/form-data; boundary=x", "text/plain", ""]
+# RFC 6749 §5.2, RFC 6750 §3: what an error_description may hold, even when it quotes the input.
+DESCRIPTION_TEXT = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")
 PARAMETERS = ["grant_type", "scope", "expires_in", "client_id", "client_secret", "token",
               "token_type_hint", "x"]
 
@@ -112,7 +115,7 @@ def test_oauth_endpoints_never_answer_5xx(http, oauth_client):
         assert response.status_code < 500, (path, response.content[:300])
         if response.status_code >= 400:
             body = response.json()
-            assert body["error"] and body["error_description"], body
+            assert body["error"] and DESCRIPTION_TEXT.fullmatch(body["error_description"]), body
     # The generator reached success and each kind of refusal, not only one of them.
     assert {200, 400, 401} <= statuses
 
@@ -126,4 +129,8 @@ def test_protected_api_never_answers_5xx(http, oauth_client):
         response = http.get("/api/address", **headers)
         statuses.add(response.status_code)
         assert response.status_code in (200, 401, 403), (headers, response.content[:300])
+        challenge = response.get("WWW-Authenticate", "")
+        description = re.search(r'error_description="([^"]*)"', challenge)
+        assert description is None or DESCRIPTION_TEXT.fullmatch(description.group(1))
+        assert challenge.count('"') % 2 == 0, challenge
     assert {200, 401} <= statuses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import jwt
 import pytest
@@ -146,6 +147,23 @@ def test_scope_not_permitted(http, oauth_client, scope):
     client, secret = oauth_client
     assert_error(token_request(http, client.client_id, secret, scope=scope), 400,
                  "invalid_scope")
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ("grant_type=client_credentials&scope=bad%22quote%5C%C3%A9%00&client_id={id}"
+     "&client_secret={secret}", "not allowed"),
+    ("grant_type=client_credentials&a%22%5C%C3%A9=1&a%22%5C%C3%A9=2", "is repeated"),
+])
+def test_error_descriptions_that_quote_the_request_stay_in_their_charset(http, oauth_client,
+                                                                         body, says):
+    """RFC 6749 §5.2: error_description is printable ASCII without '"' and '\\'."""
+    client, secret = oauth_client
+    response = post_form(http, "/oauth/token",
+                         body.format(id=client.client_id, secret=secret).encode())
+    assert response.status_code == 400
+    description = response.json()["error_description"]
+    assert re.fullmatch(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+", description), description
+    assert says in description
 
 
 # expires_in
