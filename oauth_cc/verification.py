@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,11 @@ if TYPE_CHECKING:
     from oauth_cc.models import Project
 
 MAX_TOKEN_LENGTH = 8192
+# The identifiers we issue are far shorter; the denylist stores jti and client_id in 64.
+MAX_IDENTIFIER_LENGTH = 64
+# 9999-12-31T23:59:59Z: a later time cannot be a datetime (the denylist stores exp as one).
+MAX_TIMESTAMP = 253_402_300_799
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 # RFC 9068 §4: "at+jwt", which RFC 7515 §4.1.9 lets be written with its "application/" prefix.
 ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
@@ -83,8 +87,8 @@ class VerifiedToken:
         """The ``Project`` row, read on first access (None if it no longer exists)."""
         from oauth_cc.models import Project
 
-        return Project.objects.filter(pk=self.project_id).first() if self.project_id.isdigit() \
-            else None
+        return Project.objects.filter(pk=self.project_id).first() \
+            if _ASCII_DIGITS.fullmatch(self.project_id) else None
 
     def __repr__(self) -> str:
         return f"<VerifiedToken client_id={self.client_id} jti={self.jti}>"
@@ -118,6 +122,8 @@ class _HeaderCache:
             raise InvalidToken("The token names no signing key (kid).")
         if not isinstance(alg, str):
             raise InvalidToken("The token names no algorithm.")
+        if "crit" in header:  # RFC 7515 §4.1.11: we understand no extension, so must refuse
+            raise InvalidToken("The token requires header extensions (crit) we do not support.")
         if len(self._parsed) >= self.limit:
             self._parsed.clear()
         self._parsed[segment] = (kid, alg)
@@ -186,8 +192,10 @@ def _number(claims: Mapping[str, Any], name: str, *, required: bool = True) -> f
     value = claims.get(name)
     if value is None and not required:
         return None
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise InvalidToken(f"The token's {name} claim is missing or not a number.")
+    if not 0 <= value <= MAX_TIMESTAMP:  # also refuses NaN, and ints too large for a float
+        raise InvalidToken(f"The token's {name} claim is not a time we can use.")
     return float(value)
 
 
@@ -216,6 +224,8 @@ def check_claims(claims: Mapping[str, Any]) -> None:
         value = claims.get(name)
         if not isinstance(value, str) or not value:
             raise InvalidToken(f"The token's {name} claim is missing.")
+        if len(value) > MAX_IDENTIFIER_LENGTH:
+            raise InvalidToken(f"The token's {name} claim is too long.")
     if not isinstance(claims.get("scope", ""), str):
         raise InvalidToken("The token's scope claim is not a string.")
 

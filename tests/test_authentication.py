@@ -17,6 +17,7 @@ from oauth_cc import clock
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, Project, SigningKey
 from oauth_cc.testing import mint_token
+from oauth_cc.verification import VerifiedToken
 from tests.conftest import T0
 
 pytestmark = pytest.mark.django_db
@@ -265,6 +266,19 @@ def test_wrong_or_missing_typ(http, token, typ):
     assert "typ" in assert_invalid_token(get(http, "/api/address", forged))
 
 
+def test_critical_header_extensions_are_refused(http, token):
+    """RFC 7515 §4.1.11: a recipient must refuse extensions it does not understand."""
+    payload = jwt.decode(token, options={"verify_signature": False})
+    forged = forge(payload, header={"crit": ["urn:example:must-understand"],
+                                    "urn:example:must-understand": True})
+    assert "crit" in assert_invalid_token(get(http, "/api/address", forged))
+
+
+def test_a_project_claim_of_non_ascii_digits_is_no_project():
+    claims = {"project": "\u00b2", "client_id": "c", "jti": "j", "exp": 1}
+    assert VerifiedToken(claims).project is None  # "²".isdigit() is True; int("²") fails
+
+
 def test_application_at_jwt_typ_is_accepted(http, token):
     payload = jwt.decode(token, options={"verify_signature": False})
     forged = forge(payload, header={"typ": "application/at+jwt"})
@@ -284,6 +298,13 @@ def test_application_at_jwt_typ_is_accepted(http, token):
     ({"jti": 12}, "jti"),
     ({"project": 1}, "project"),
     ({"scope": ["address"]}, "scope"),
+    # Numbers and lengths no token of ours has, which the denylist could not store.
+    ({"exp": 10**400}, "exp"),
+    ({"exp": 10**12}, "exp"),
+    ({"nbf": float("nan")}, "nbf"),
+    ({"iat": -1}, "iat"),
+    ({"jti": "j" * 65}, "jti"),
+    ({"client_id": "c" * 65}, "client_id"),
 ])
 def test_bad_claims(http, token, claims, words):
     assert words in assert_invalid_token(get(http, "/api/address", forge(claims)))
