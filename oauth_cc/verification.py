@@ -147,7 +147,8 @@ def default_key_source() -> KeySource:
 
 
 @sensitive_variables()  # a bearer token is a credential: not in error reports
-def verify_signature_and_claims(token: str, keys: KeySource | None = None) -> VerifiedToken:
+def verify_signature_and_claims(token: str, keys: KeySource | None = None, *,
+                                strict_expiry: bool = False) -> VerifiedToken:
     """Verify a token's signature, header and claims. Raises ``InvalidToken``.
 
     The JWS compact form is split and checked here (three base64url segments, nothing else),
@@ -179,7 +180,7 @@ def verify_signature_and_claims(token: str, keys: KeySource | None = None) -> Ve
         raise InvalidToken("The token is malformed.") from e
     if not isinstance(claims, dict):
         raise InvalidToken("The token is malformed.")
-    check_claims(claims)
+    check_claims(claims, strict_expiry=strict_expiry)
     return VerifiedToken(claims)
 
 
@@ -199,7 +200,7 @@ def _number(claims: Mapping[str, Any], name: str, *, required: bool = True) -> f
     return float(value)
 
 
-def check_claims(claims: Mapping[str, Any]) -> None:
+def check_claims(claims: Mapping[str, Any], *, strict_expiry: bool = False) -> None:
     """RFC 9068 §4 claim checks: issuer, audience, lifetime, and the claims we rely on."""
     settings = oauth_cc_settings
     now, leeway = clock.now(), float(settings.LEEWAY_SECONDS)
@@ -211,7 +212,9 @@ def check_claims(claims: Mapping[str, Any]) -> None:
         raise InvalidToken("The token is meant for another audience.")
     expires = _number(claims, "exp")
     assert expires is not None
-    if now >= expires + leeway:
+    # The issuer judges its own tokens' expiry exactly (RFC 7662 introspection); the leeway is
+    # for resource servers whose clocks may lag the issuer's.
+    if now >= expires + (0.0 if strict_expiry else leeway):
         raise InvalidToken("The token has expired.")
     not_before = _number(claims, "nbf", required=False)
     if not_before is not None and not_before > now + leeway:
@@ -231,13 +234,14 @@ def check_claims(claims: Mapping[str, Any]) -> None:
 
 
 @sensitive_variables()  # a bearer token is a credential: not in error reports
-def verify_access_token(token: str, keys: KeySource | None = None) -> VerifiedToken:
+def verify_access_token(token: str, keys: KeySource | None = None, *,
+                        strict_expiry: bool = False) -> VerifiedToken:
     """Verify a token and, on the issuer's site, its client's state (disabled, revoked, gone).
 
     Raises ``InvalidToken`` (code 1024) or ``UnknownProject`` (code 1025). In remote mode
     (``JWKS_URL``) there is no database to ask: state is not checked.
     """
-    verified = verify_signature_and_claims(token, keys)
+    verified = verify_signature_and_claims(token, keys, strict_expiry=strict_expiry)
     if not oauth_cc_settings.JWKS_URL:
         from oauth_cc.state import client_states
 

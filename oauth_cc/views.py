@@ -159,7 +159,7 @@ class IntrospectionView(TokenEndpoint):
     def post(self, request: HttpRequest) -> HttpResponse:
         caller, token = self.caller_and_token(request)
         try:
-            verified = verify_access_token(token, key_ring)
+            verified = verify_access_token(token, key_ring, strict_expiry=True)
         except TokenError:
             return JsonResponse({"active": False})
         if verified.client_id != caller.client_id and "introspection" not in caller.scopes:
