@@ -71,4 +71,4 @@ def scope_changed(**kwargs: Any) -> None:
 @receiver(post_save, sender=RevokedToken)
 def token_revoked(instance: RevokedToken, created: bool, **kwargs: Any) -> None:
     """Refuse a token revoked in this process at once (others re-read within STATE_TTL)."""
-    client_states.revoked(instance.jti)
+    client_states.revoked(instance.jti, instance.expires_at.timestamp())

@@ -43,34 +43,43 @@ class ClientStates:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._states: dict[str, ClientState] = {}
-        self._revoked: frozenset[str] = frozenset()
+        self._revoked: frozenset[str] = frozenset()  # as of the last reload
+        # Revoked in this process, by jti, until the token's exp: kept apart so that a reload
+        # which read the denylist just before the revocation committed does not drop it.
+        self._revoked_here: dict[str, float] = {}
         self._loaded_at = 0.0
+        # Bumped by every forget: a client read that began before it is not stored.
+        self._generation = 0
 
     def clear(self) -> None:
         with self._lock:
             self._states = {}
             self._revoked = frozenset()
+            self._revoked_here = {}
             self._loaded_at = 0.0
+            self._generation += 1
 
-    def revoked(self, jti: str) -> None:
+    def revoked(self, jti: str, expires_at: float) -> None:
         """A token was revoked in this process: refuse it from now on."""
         with self._lock:
-            self._revoked = self._revoked | {jti}
+            self._revoked_here[jti] = expires_at
 
     def forget(self, client_id: str) -> None:
         """Re-read this client on its next request (it changed in this process)."""
         with self._lock:
             self._states.pop(client_id, None)
+            self._generation += 1
 
     def forget_project(self, project_id: int) -> None:
         with self._lock:
             for client_id in [c for c, s in self._states.items() if s.project_id == project_id]:
                 self._states.pop(client_id, None)
+            self._generation += 1
 
     def check(self, token: VerifiedToken) -> None:
         """Raise ``InvalidToken`` or ``UnknownProject`` if the token's client may not use it."""
         state = self.state_of(token.client_id)
-        if token.jti in self._revoked:
+        if token.jti in self._revoked or token.jti in self._revoked_here:
             raise InvalidToken("The token has been revoked.")
         if not state.exists:
             raise UnknownProject("The token's client or project no longer exists.")
@@ -87,11 +96,13 @@ class ClientStates:
             self._reload()
         state = self._states.get(client_id)
         if state is None:
+            generation = self._generation
             state = self._read([client_id]).get(client_id, GONE)
             with self._lock:
-                if len(self._states) >= self.limit:
-                    self._states = {}
-                self._states[client_id] = state
+                if generation == self._generation:  # else it may predate a change: read again
+                    if len(self._states) >= self.limit:
+                        self._states = {}
+                    self._states[client_id] = state
         return state
 
     def _reload(self) -> None:
@@ -102,6 +113,9 @@ class ClientStates:
             if clock.now() - self._loaded_at < oauth_cc_settings.STATE_TTL_SECONDS:
                 return  # another thread just did
             self._revoked = frozenset(RevokedToken.objects.live().values_list("jti", flat=True))
+            expired = clock.now() - float(oauth_cc_settings.LEEWAY_SECONDS)
+            self._revoked_here = {jti: exp for jti, exp in self._revoked_here.items()
+                                  if exp > expired}
             known = list(self._states)
             fresh: dict[str, ClientState] = {}
             for start in range(0, len(known), BATCH):
@@ -138,19 +152,23 @@ class ClientRecords:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, tuple[ClientRecord, float]] = {}
+        self._generation = 0  # as in ClientStates
 
     def clear(self) -> None:
         with self._lock:
             self._records = {}
+            self._generation += 1
 
     def forget(self, client_id: str) -> None:
         with self._lock:
             self._records.pop(client_id, None)
+            self._generation += 1
 
     def forget_project(self, project_id: int) -> None:
         with self._lock:
             self._records = {c: entry for c, entry in self._records.items()
                              if entry[0].project_id != project_id}
+            self._generation += 1
 
     def get(self, client_id: str) -> ClientRecord | None:
         entry = self._records.get(client_id)
@@ -159,9 +177,10 @@ class ClientRecords:
             return entry[0]
         from oauth_cc.models import Client
 
+        generation = self._generation
         record = Client.objects.record(client_id)
         with self._lock:
-            if record is None:
+            if record is None or generation != self._generation:
                 self._records.pop(client_id, None)
             else:
                 if len(self._records) >= self.limit:

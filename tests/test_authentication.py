@@ -16,6 +16,7 @@ from django.test import override_settings
 from oauth_cc import clock
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, Project, SigningKey
+from oauth_cc.state import ClientStates
 from oauth_cc.testing import mint_token
 from oauth_cc.verification import VerifiedToken
 from tests.conftest import T0
@@ -521,6 +522,25 @@ def test_a_client_moved_to_another_project_loses_the_old_projects_tokens(http, o
     old_project.delete()
     assert_invalid_token(get(http, "/api/address", token), code="1025")
     assert get(http, "/api/address", mint_token(client)).status_code == 200
+
+
+def test_a_client_read_that_raced_a_local_change_is_not_kept(http, oauth_client, token,
+                                                              monkeypatch):
+    """A read that began before this process changed the client (another thread's request)
+    must not be stored over the change for a whole STATE_TTL_SECONDS."""
+    client, _ = oauth_client
+    read = ClientStates._read
+
+    def read_then_disable(client_ids):
+        before = read(client_ids)
+        client.is_active = False
+        client.save()  # the change, committed while the read's answer is in flight
+        return before
+
+    monkeypatch.setattr(ClientStates, "_read", staticmethod(read_then_disable))
+    assert get(http, "/api/address", token).status_code == 200  # answered from its read
+    monkeypatch.setattr(ClientStates, "_read", staticmethod(read))
+    assert "disabled" in assert_invalid_token(get(http, "/api/address", token))
 
 
 def test_a_move_elsewhere_applies_within_state_ttl(http, oauth_client, token, frozen_clock):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oauth_cc.models import RevokedToken
+from oauth_cc.state import client_states
 from oauth_cc.testing import bearer, mint_token
 from tests.helpers import basic, post_form
 
@@ -54,6 +55,22 @@ def test_revocation_elsewhere_is_seen_within_state_ttl(http, oauth_client, froze
     assert http.get("/api/address", headers=bearer(token)).status_code == 401
     with django_assert_num_queries(0):
         assert http.get("/api/address", headers=bearer(token)).status_code == 401
+
+
+def test_a_reload_that_missed_a_local_revocation_does_not_undo_it(http, oauth_client,
+                                                                   frozen_clock):
+    """A worker thread that read the denylist just before this process's revocation committed
+    must not bring the token back; the local revocation holds until the token's exp."""
+    client, secret = oauth_client
+    token = mint_token(client, expires_in=60)
+    revoke(http, client.client_id, secret, token)
+    RevokedToken.objects.all()._raw_delete(RevokedToken.objects.db)  # what that read saw
+    frozen_clock.advance(5)  # a reload of the denylist
+    assert http.get("/api/address", headers=bearer(token)).status_code == 401
+    frozen_clock.advance(60 + 30)  # past exp and leeway: the entry goes at the next reload
+    assert http.get("/api/address", headers=bearer(token)).status_code == 401  # expired
+    assert http.get("/api/address", headers=bearer(mint_token(client))).status_code == 200
+    assert not client_states._revoked_here
 
 
 def test_token_type_hint_is_accepted_and_not_required(http, oauth_client):

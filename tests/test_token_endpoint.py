@@ -250,6 +250,23 @@ def test_client_ids_no_client_can_have(http, oauth_client, via, client_id):
     assert response.json()["error_description"] == "Unknown client or wrong secret."
 
 
+def test_a_client_record_read_that_raced_a_local_change_is_not_kept(http, oauth_client,
+                                                                     monkeypatch):
+    client, secret = oauth_client
+    record = Client.objects.record
+
+    def read_then_disable(client_id):
+        before = record(client_id)
+        client.is_active = False
+        client.save()  # committed while the read's answer is in flight
+        return before
+
+    monkeypatch.setattr(Client.objects, "record", read_then_disable)
+    assert token_request(http, client.client_id, secret).status_code == 200
+    monkeypatch.setattr(Client.objects, "record", record)
+    assert_error(token_request(http, client.client_id, secret), 401, "invalid_client")
+
+
 def test_no_credentials(http, scopes):
     response = post_form(http, "/oauth/token", {"grant_type": "client_credentials"})
     assert_error(response, 401, "invalid_client")
