@@ -13,4 +13,7 @@ urlpatterns = [
     path(".well-known/jwks.json", views.JWKSView.as_view(), name="jwks"),
     path(".well-known/oauth-authorization-server", views.MetadataView.as_view(),
          name="metadata"),
+    # RFC 8414 §3.1: for an issuer with a path, the path follows the well-known segment.
+    path(".well-known/oauth-authorization-server/<path:issuer_path>",
+         views.MetadataView.as_view(), name="metadata-for-issuer-path"),
 ]

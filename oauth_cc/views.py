@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
@@ -205,6 +206,8 @@ def public_document(document: dict[str, Any]) -> HttpResponse:
     return response
 
 
+# Public documents: no CSRF check, so that a POST gets the 405 it deserves, not a 403.
+@method_decorator(csrf_exempt, name="dispatch")
 class JWKSView(View):
     """``GET /.well-known/jwks.json``: the public keys that verify our tokens (RFC 7517 §5)."""
 
@@ -216,12 +219,16 @@ class JWKSView(View):
         return public_document(document)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class MetadataView(View):
     """``GET /.well-known/oauth-authorization-server``: RFC 8414 metadata."""
 
     http_method_names = ["get", "head", "options"]
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest, issuer_path: str | None = None) -> HttpResponse:
+        if issuer_path is not None and \
+                issuer_path.strip("/") != urlsplit(oauth_cc_settings.ISSUER).path.strip("/"):
+            raise Http404("No authorization server has this issuer.")
         origin = oauth_cc_settings.issuer_origin
         metadata: dict[str, Any] = {
             "issuer": oauth_cc_settings.ISSUER,

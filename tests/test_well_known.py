@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client as HttpClient
 from django.test import override_settings
 from django.urls import include, path
 
@@ -80,3 +81,29 @@ def test_metadata_urls_use_the_issuer_origin_and_the_mount_path(http):
     assert body["issuer"] == "https://api.example.com/tenant-a"
     assert body["token_endpoint"] == "https://api.example.com/auth/oauth/token"
     assert body["jwks_uri"] == "https://api.example.com/auth/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize("path", ["/.well-known/jwks.json",
+                                  "/.well-known/oauth-authorization-server"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_public_documents_refuse_other_methods_with_405(path, method):
+    """Not a CSRF 403: the client that sent it has the wrong method, not a missing cookie."""
+    response = getattr(HttpClient(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@override_settings(OAUTH_CC={"ISSUER": "https://api.example.com/tenant-a"})
+def test_metadata_of_an_issuer_with_a_path_is_also_where_rfc8414_puts_it(http):
+    """RFC 8414 §3.1: /.well-known/oauth-authorization-server/tenant-a for .../tenant-a."""
+    at_root = http.get("/.well-known/oauth-authorization-server").json()
+    at_path = http.get("/.well-known/oauth-authorization-server/tenant-a")
+    assert at_path.status_code == 200
+    assert at_path["Access-Control-Allow-Origin"] == "*"
+    assert at_path.json() == at_root
+    assert at_root["issuer"] == "https://api.example.com/tenant-a"
+    assert http.get("/.well-known/oauth-authorization-server/tenant-b").status_code == 404
+
+
+def test_no_metadata_below_the_well_known_path_of_an_issuer_without_one(http):
+    assert http.get("/.well-known/oauth-authorization-server/anything").status_code == 404

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.test import override_settings
 
 from oauth_cc.models import Client
 from tests.interop.claims import check_access_token, check_claims, check_header
@@ -164,6 +165,24 @@ def test_openid_client_discovery_and_client_credentials_grant(
     check_access_token(token["access_token"], issuer=issuer.url, audience=issuer.audience,
                        client=client, scope=granted, issued_after=before)
     assert jose_verify(node, issuer, token["access_token"])["ok"]
+
+
+def test_openid_client_discovers_an_issuer_with_a_path(
+    node: str, live_server: Any, client_pair: tuple[Client, str],
+) -> None:
+    """RFC 8414 §3.1: for ``https://host/tenant-a`` clients fetch
+    ``/.well-known/oauth-authorization-server/tenant-a``; openid-client does exactly that."""
+    client, secret = client_pair
+    with override_settings(OAUTH_CC={"ISSUER": live_server.url + "/tenant-a"}):
+        issuer = Issuer(live_server.url + "/tenant-a")
+        result = openid_client_grant(node, issuer, client.client_id, secret, "basic")
+
+    assert result["ok"], result
+    assert result["metadata"]["issuer"] == issuer.url
+    assert result["metadata"]["token_endpoint"] == live_server.url + "/oauth/token"
+    check_access_token(result["token"]["access_token"], issuer=issuer.url,
+                       audience=issuer.url, client=client, scope="address phone",
+                       issued_after=0)
 
 
 @pytest.mark.parametrize("method", ["basic", "post"])
