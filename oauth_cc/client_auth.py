@@ -142,8 +142,10 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
     ``TooManyAttempts`` (before the secret is checked) when this client id or ``address`` has
     failed too often (``throttle``).
 
-    Unknown ids and wrong secrets get one answer and cost the same time, so responses do not
-    tell which client ids exist. Every failure is counted and goes to the audit trail.
+    Unknown ids and wrong secrets get one answer and the same hashing work. An unknown id
+    costs a lookup that a known id, cached per worker, does not: client ids are not secrets
+    (RFC 6749 §2.2), ours are 144 random bits, and failures are throttled, so that difference
+    tells an attacker nothing useful. Every failure is counted and goes to the audit trail.
     """
     throttle.check(creds.client_id, address)
     record = client_records.get(creds.client_id) if could_be_client_id(creds.client_id) \
