@@ -84,10 +84,20 @@ def test_rotate_signing_key_prints_the_new_active_kid():
     assert SigningKey.objects.get(state="active").kid == kid
     upcoming = SigningKey.objects.get(state="next").kid
     assert run("rotate_signing_key").strip() == upcoming
-    run("rotate_signing_key", "--algorithm", "ES256")
+    out, err = StringIO(), StringIO()
+    call_command("rotate_signing_key", "--algorithm", "ES256", stdout=out, stderr=err)
+    assert SigningKey.objects.get(kid=out.getvalue().strip()).algorithm == "RS256"
+    assert "The new next key is ES256; it signs from the following rotation." in err.getvalue()
     assert SigningKey.objects.get(state="next").algorithm == "ES256"
     kid = run("rotate_signing_key").strip()
     assert SigningKey.objects.get(kid=kid).algorithm == "ES256"
+
+
+def test_rotate_signing_key_with_an_algorithm_and_no_next_key_signs_with_it_at_once():
+    kid = run("rotate_signing_key", "--algorithm", "EdDSA").strip()
+    assert SigningKey.objects.get(state="active").kid == kid
+    assert SigningKey.objects.get(kid=kid).algorithm == "EdDSA"
+    assert SigningKey.objects.get(state="next").algorithm == "EdDSA"
 
 
 def test_rotate_signing_key_rejects_unknown_algorithms():

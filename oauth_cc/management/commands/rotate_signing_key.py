@@ -19,5 +19,11 @@ class Command(BaseCommand):
                                  "signs before it was published.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        key = SigningKey.objects.rotate(options["algorithm"])
+        algorithm = options["algorithm"]
+        key = SigningKey.objects.rotate(algorithm)
         self.stdout.write(key.kid)
+        if algorithm and key.algorithm != algorithm:
+            # stdout stays the kid alone, for scripts; the explanation goes to stderr.
+            self.stderr.write(
+                f"The active key is {key.algorithm}: the previous next key, already published. "
+                f"The new next key is {algorithm}; it signs from the following rotation.")
