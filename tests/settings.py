@@ -9,8 +9,14 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote, urlsplit
 
+import django
+
 SECRET_KEY = "test-only-secret-key-not-for-production-0000000000000000"
 DEBUG = False
+if django.VERSION >= (6, 1):
+    # Django 6.1 warns when mail is sent without MAILERS (the tests e-mail error reports);
+    # its test runner swaps in the locmem backend either way.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 USE_TZ = True
 ROOT_URLCONF = "tests.urls"
 STATIC_URL = "static/"

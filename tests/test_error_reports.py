@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import django
 import pytest
 from django.core import mail
 from django.db import OperationalError
@@ -34,7 +35,9 @@ CLEANSED = "********************"  # what Django's SafeExceptionReporterFilter s
 def report(settings) -> Iterator[HttpClient]:
     """A client whose server errors are e-mailed to ADMINS with every frame's variables."""
     settings.DEBUG = False
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    # Django 6 takes plain addresses and deprecates the (name, address) pairs 5.2 needs.
+    settings.ADMINS = ["ops@example.com"] if django.VERSION >= (6, 0) else [
+        ("Ops", "ops@example.com")]
     handler = AdminEmailHandler(include_html=True)
     logger = logging.getLogger("django.request")
     logger.addHandler(handler)
