@@ -566,6 +566,38 @@ def test_the_requests_adapter_rewinds_a_file_body(stub: Stub, api: Callable[[Rep
 
 
 @pytest.mark.parametrize("kind", ADAPTERS)
+def test_a_refusal_from_another_host_after_a_redirect_costs_no_token(stub: Stub,
+                                                                      kind: str) -> None:
+    """Both libraries drop Authorization on a redirect to another host; the adapters must not
+    answer that host's 401 by fetching a new token, let alone by sending it there."""
+    other_host = stub.url.replace("127.0.0.1", "localhost")
+    stub.routes["/api"] = lambda request: (302, {"Location": other_host + "/collect"}, b"")
+    stub.routes["/collect"] = lambda request: reply(401, {"error": "invalid_token"},
+                                                    INVALID_TOKEN_CHALLENGE)
+
+    extra = {} if kind == "requests" else {"follow_redirects": True}
+    status, history = send(kind, token_client(stub), "GET", stub.url + "/api", **extra)
+
+    assert (status, history) == (401, [302])
+    assert [call.headers.get("Authorization") for call in stub.at("/collect")] == [None]
+    assert len(stub.at("/token")) == 1
+
+
+def test_the_requests_adapter_sends_an_unseekable_body_once(stub: Stub,
+                                                            api: Callable[[Reply], list[str]]
+                                                            ) -> None:
+    api(reply(400, SEED_1024)).append("token-1")
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as writer:
+        writer.write(b"from a pipe")
+    with os.fdopen(read_end, "rb") as body:
+        assert send("requests", token_client(stub), "POST", stub.url + "/api",
+                    data=body) == (200, [])
+    # Sent chunked (no length is known), which this stub does not decode: one call is the point.
+    assert [call.headers.get("Transfer-Encoding") for call in stub.at("/api")] == ["chunked"]
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
 def test_adapters_raise_token_error_when_no_token_can_be_had(stub: Stub, kind: str) -> None:
     stub.routes["/token"] = lambda request: reply(401, {"error": "invalid_client"})
     stub.routes["/api"] = lambda request: reply(200, {})

@@ -45,7 +45,7 @@ class TokenAuth(httpx.Auth):
         response = yield request
         if is_json(response.headers.get("Content-Type")):
             response.read()
-        if self._rejected(response):
+        if self._rejected(response, token):
             self.token_client.invalidate(token)
             request.headers["Authorization"] = f"Bearer {self.token_client.get_token()}"
             yield request
@@ -58,7 +58,7 @@ class TokenAuth(httpx.Auth):
         response = yield request
         if is_json(response.headers.get("Content-Type")):
             await response.aread()
-        if self._rejected(response):
+        if self._rejected(response, token):
             # invalidate() may wait for a fetch under way in another thread: not on the loop.
             await anyio.to_thread.run_sync(self.token_client.invalidate, token)
             request.headers["Authorization"] = f"Bearer {await self._get_token()}"
@@ -71,7 +71,11 @@ class TokenAuth(httpx.Auth):
         return await anyio.to_thread.run_sync(self.token_client.get_token)
 
     @staticmethod
-    def _rejected(response: httpx.Response) -> bool:
+    def _rejected(response: httpx.Response, token: str) -> bool:
+        # After a redirect to another origin httpx sends no Authorization: an answer from
+        # there says nothing about our token.
+        if response.request.headers.get("Authorization") != f"Bearer {token}":
+            return False
         body = response.content if is_json(response.headers.get("Content-Type")) else None
         return token_rejected(response.status_code, response.headers.get("WWW-Authenticate"),
                               body)

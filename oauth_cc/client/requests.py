@@ -38,21 +38,27 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.token_client.get_token()
-        request.headers["Authorization"] = f"Bearer {token}"
-        tell = getattr(request.body, "tell", None)
-        position = tell() if tell is not None else None
+        sent = f"Bearer {token}"
+        request.headers["Authorization"] = sent
+        position = _position(request.body)
         resendable = position is not None or isinstance(request.body, str | bytes | None)
 
         def retry_once(response: requests.Response, **kwargs: Any) -> requests.Response:
-            if not resendable or not self._rejected(response):
+            # requests runs this hook on redirected answers too, and strips Authorization on
+            # a redirect to another host: only an answer to our token may cost a new one.
+            if (not resendable or response.request.headers.get("Authorization") != sent
+                    or not self._rejected(response, streamed=bool(kwargs.get("stream")))):
                 return response
             return self._retry(response, token, position, **kwargs)
 
         request.register_hook("response", retry_once)
         return request
 
-    def _rejected(self, response: requests.Response) -> bool:
-        body = response.content if is_json(response.headers.get("Content-Type")) else None
+    def _rejected(self, response: requests.Response, *, streamed: bool) -> bool:
+        # A streamed success is left for the caller to read; refusals are small and read.
+        readable = is_json(response.headers.get("Content-Type")) and (
+            not streamed or response.status_code >= 400)
+        body = response.content if readable else None
         return token_rejected(response.status_code, response.headers.get("WWW-Authenticate"),
                               body)
 
@@ -74,3 +80,15 @@ class TokenAuth(requests.auth.AuthBase):
         retried.history.append(response)
         retried.request = request
         return retried
+
+
+def _position(body: Any) -> int | None:
+    """Where a file body starts, to rewind it for a retry; None if it cannot be rewound."""
+    tell = getattr(body, "tell", None)
+    if tell is None:
+        return None
+    try:
+        position: int = tell()
+    except OSError:  # a pipe or a socket: sent once, as requests itself does
+        return None
+    return position
