@@ -15,6 +15,7 @@ expire. Use the issuer's introspection endpoint where that matters.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import math
@@ -51,8 +52,9 @@ def fetch_jwks(url: str, timeout: float) -> tuple[dict[str, Any], int | None]:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             body = response.read(MAX_DOCUMENT_BYTES + 1)
             cache_control = response.headers.get("Cache-Control", "")
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        raise JWKSFetchError(f"Fetching {url} failed: {e}") from e
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as e:
+        # HTTPException: a bad status line, a truncated body, an over-long header line.
+        raise JWKSFetchError(f"Fetching {url} failed: {e!r}") from e
     if len(body) > MAX_DOCUMENT_BYTES:
         raise JWKSFetchError(f"The JWK Set at {url} is too large.")
     try:
@@ -119,6 +121,11 @@ class RemoteJWKS:
         if key is None and now - self._attempted_at >= oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS:
             self._refresh(blocking=True)
             key = self._keys.get(kid)
+        elif key is None and self._lock.locked():
+            # Another thread is fetching (perhaps for this very kid, after a rotation): wait
+            # for its answer rather than refuse a token the issuer has just started to sign.
+            with self._lock:
+                key = self._keys.get(kid)
         return key
 
     def _refresh(self, *, blocking: bool) -> None:
@@ -136,6 +143,11 @@ class RemoteJWKS:
                 keys = parse_jwks(document)
             except JWKSFetchError as e:
                 logger.warning("%s Keeping the %d key(s) fetched before.", e, len(self._keys))
+                self._expires_at = now + min_refetch
+                return
+            except Exception:  # never let a fetch turn API calls into 500s: keep what we have
+                logger.exception("Fetching the JWK Set failed unexpectedly. Keeping the %d "
+                                 "key(s) fetched before.", len(self._keys))
                 self._expires_at = now + min_refetch
                 return
             lifetime = oauth_cc_settings.JWKS_MAX_AGE if max_age is None else max_age

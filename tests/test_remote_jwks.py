@@ -31,12 +31,19 @@ class JWKSServer:
         self.status = 200
         self.delay = 0.0
         self.hits = 0
+        self.raw: bytes | None = None  # written as the whole answer: a broken HTTP response
+        self.fetching = threading.Event()  # set when a fetch has arrived
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.hits += 1
+                server.fetching.set()
                 time.sleep(server.delay)
+                if server.raw is not None:
+                    self.wfile.write(server.raw)
+                    self.close_connection = True
+                    return
                 document = server.document
                 body = document if isinstance(document, bytes) else json.dumps(document).encode()
                 self.send_response(server.status)
@@ -167,6 +174,41 @@ def test_issuer_rotation_is_picked_up_through_the_unknown_kid(remote, oauth_clie
     assert remote.hits == 2
 
 
+@override_settings(OAUTH_CC={"ISSUER": ISSUER, "JWKS_FETCH_TIMEOUT": 5})
+def test_a_token_arriving_during_the_refetch_for_its_kid_waits_for_it(
+        jwks_server, oauth_client, frozen_clock, settings):
+    """After a rotation the first token with the new kid starts a refetch; one that arrives
+    while it is under way must wait for its answer, not be refused as an unknown key."""
+    key_ring.signing_key()
+    jwks_server.publish_issuer_keys()
+    settings.OAUTH_CC = {**settings.OAUTH_CC, "JWKS_URL": jwks_server.url}
+    client, _ = oauth_client
+    verify_access_token(mint_token(client))
+    SigningKey.objects.rotate()
+    SigningKey.objects.rotate()
+    jwks_server.publish_issuer_keys()
+    token = mint_token(client)
+    frozen_clock.advance(30)
+    jwks_server.delay, jwks_server.hits = 0.5, 0
+    jwks_server.fetching.clear()
+    outcomes: dict[str, object] = {}
+
+    def verify(name: str) -> None:
+        try:
+            outcomes[name] = verify_access_token(token).client_id
+        except Exception as e:  # the outcome is what the test checks
+            outcomes[name] = e
+
+    first = threading.Thread(target=verify, args=("first",))
+    first.start()
+    assert jwks_server.fetching.wait(5)
+    verify("second")  # the first thread's fetch is still sleeping in the server
+    first.join(5)
+
+    assert outcomes == {"first": client.client_id, "second": client.client_id}
+    assert jwks_server.hits == 1
+
+
 def test_next_key_is_known_before_it_signs(remote, oauth_client, frozen_clock):
     """A single rotation needs no refetch: the next key was published in advance."""
     client, _ = oauth_client
@@ -176,7 +218,8 @@ def test_next_key_is_known_before_it_signs(remote, oauth_client, frozen_clock):
     assert remote.hits == 1
 
 
-@pytest.mark.parametrize("failure", ["status", "garbage", "nested", "timeout", "down"])
+@pytest.mark.parametrize("failure", ["status", "garbage", "nested", "bad-status-line",
+                                     "truncated", "timeout", "down"])
 def test_failed_fetch_keeps_the_last_good_set(remote, oauth_client, frozen_clock, failure,
                                               caplog):
     client, _ = oauth_client
@@ -188,6 +231,11 @@ def test_failed_fetch_keeps_the_last_good_set(remote, oauth_client, frozen_clock
         remote.document = ["not", "a", "jwk set"]
     elif failure == "nested":
         remote.document = b"[" * 50_000  # json.loads raises RecursionError, not ValueError
+    elif failure == "bad-status-line":  # http.client raises HTTPException, not OSError
+        remote.raw = b"SPDY/9 what\r\n\r\n"
+    elif failure == "truncated":
+        remote.raw = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n40\r\n{\"keys\": [")
     elif failure == "timeout":
         remote.delay = 0.5
     else:
