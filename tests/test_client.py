@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs, quote_plus, unquote_plus
 
 import httpx
 import pytest
@@ -347,6 +347,11 @@ def test_a_failed_refresh_returns_the_valid_token_and_logs(
     *[((200, JSON, b'{"access_token": "t", "token_type": "Bearer", "expires_in": ' + value
         + b"}"), "invalid_response", "The token response has no positive expires_in.")
       for value in (b"1e400", b"NaN", b"Infinity", b'"' + b"9" * 5000 + b'"')],
+    (reply(400, {"error": 'bad"quote'}), "invalid_response", None),
+    (reply(400, {"error": "x" * 65}), "invalid_response", None),
+    (reply(200, {"access_token": "a\r\nX-Evil: 1", "token_type": "Bearer", "expires_in": 9}),
+     "invalid_response", "The token response has an access_token that cannot be sent as a "
+     "Bearer token."),
     ((302, {"Location": "/elsewhere"}, b""), "invalid_response", None),
     ((200, JSON, b"{" + b" " * 70_000 + b"}"), "invalid_response",
      "The token endpoint's answer is too large."),
@@ -403,23 +408,66 @@ def test_a_server_that_does_not_answer_times_out(stub: Stub) -> None:
         "The token endpoint did not answer within 0.2 seconds.")
 
 
+def echo(request: Recorded) -> Reply:
+    """A careless server that echoes the request in its error description, and the secret
+    (as it appears in the body or the Basic credentials) in its error code."""
+    sent = f"{request.body.decode()} {request.headers.get('Authorization')}"
+    return reply(401, {"error": f"bad_{SECRET}", "error_description": f"Bad: {sent}"})
+
+
+def frame_locals(error: BaseException) -> str:
+    """The local variables of the library's frames in ``error``'s traceback and its chain,
+    which error reports (Django's, Sentry's) show."""
+    shown, seen = [], set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback = current.__traceback__
+        while traceback is not None:
+            frame = traceback.tb_frame
+            if "test_client" not in frame.f_code.co_filename:
+                shown += [repr(value) for value in frame.f_locals.values()]
+            traceback = traceback.tb_next
+        current = current.__cause__ or current.__context__
+    return "\n".join(shown)
+
+
+@pytest.mark.parametrize("auth_method", ["client_secret_post", "client_secret_basic"])
 def test_the_secret_never_appears_in_reprs_errors_or_logs(
-    stub: Stub, caplog: pytest.LogCaptureFixture,
+    stub: Stub, caplog: pytest.LogCaptureFixture, auth_method: str,
 ) -> None:
-    # A careless server that echoes the request body back in its error description.
-    stub.routes["/token"] = lambda request: reply(
-        401, {"error": "invalid_client", "error_description": f"Bad: {request.body.decode()}"})
-    tokens = token_client(stub, auth_method="client_secret_post")
+    stub.routes["/token"] = echo
+    tokens = token_client(stub, auth_method=auth_method)
 
     with caplog.at_level(logging.DEBUG, logger="oauth_cc.client"), \
             pytest.raises(TokenError) as caught:
         tokens.get_token()
 
-    assert "client_secret=[redacted]" in str(caught.value)
+    assert "[redacted]" in str(caught.value)
+    basic = base64.b64encode(f"client-1:{quote_plus(SECRET)}".encode()).decode()
     shown = [repr(tokens), str(caught.value), repr(caught.value), caplog.text,
-             repr(requests_adapter.TokenAuth(tokens)), repr(httpx_adapter.TokenAuth(tokens))]
+             repr(requests_adapter.TokenAuth(tokens)), repr(httpx_adapter.TokenAuth(tokens)),
+             caught.value.error, frame_locals(caught.value)]
     assert "client-1" in repr(tokens)
-    assert not [text for text in shown if SECRET in text]
+    assert not [text for text in shown if SECRET in text or quote_plus(SECRET) in text
+                or basic in text]
+
+
+@pytest.mark.parametrize("route", ["down", "reset"])
+def test_a_network_error_keeps_no_frame_with_the_secret(stub: Stub, route: str) -> None:
+    """The chained low-level error's frames hold the request bytes: it is not kept."""
+    if route == "down":
+        tokens = TokenClient("http://127.0.0.1:9/token", "client-1", SECRET,
+                             auth_method="client_secret_post", timeout=1)
+    else:
+        stub.routes["/token"] = lambda request: (200, {"Content-Length": "999"}, b"{")
+        tokens = token_client(stub, auth_method="client_secret_post")
+
+    with pytest.raises(TokenError) as caught:
+        tokens.get_token()
+
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert SECRET not in frame_locals(caught.value)
 
 
 @pytest.mark.parametrize(("status", "challenge", "body", "rejected"), [

@@ -10,6 +10,7 @@ import http.client
 import json
 import logging
 import math
+import re
 import threading
 import time
 import urllib.error
@@ -26,6 +27,10 @@ logger = logging.getLogger("oauth_cc.client")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 MAX_RESPONSE_BYTES = 65_536
 REDACTED = "[redacted]"
+# RFC 6749 §5.2: an error code is 1*( %x20-21 / %x23-5B / %x5D-7E ); ours are far shorter.
+_ERROR_CODE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
+# RFC 6750 §2.1: what an Authorization: Bearer header can carry.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class TokenError(Exception):
@@ -88,8 +93,9 @@ class TokenClient:
     ``auth_method`` is ``client_secret_basic`` (HTTP Basic, id and secret form-urlencoded first
     as RFC 6749 §2.3.1 says) or ``client_secret_post`` (both in the body). ``scope`` (a
     space-separated string or an iterable of names) and ``expires_in`` are sent when given.
-    ``timeout`` bounds the connection and each read, in seconds. ``clock`` returns the current
-    time in seconds since the epoch (tests pass a frozen one).
+    ``timeout`` bounds the connection and each read, in seconds. ``clock`` measures the
+    token's lifetime in seconds: monotonic by default, so that the wall clock stepping back
+    cannot keep an expired token in use (tests pass a frozen one).
     """
 
     #: Seconds to wait after a failed refresh before trying again, while the token is valid.
@@ -98,7 +104,7 @@ class TokenClient:
     def __init__(self, token_url: str, client_id: str, client_secret: str,
                  scope: str | Iterable[str] | None = None, expires_in: int | None = None,
                  refresh_margin: float = 60, auth_method: str = "client_secret_basic",
-                 timeout: float = 10, *, clock: Callable[[], float] = time.time) -> None:
+                 timeout: float = 10, *, clock: Callable[[], float] = time.monotonic) -> None:
         if urlsplit(token_url).scheme.lower() not in ("http", "https"):
             raise ValueError("token_url must be an http or https URL.")
         if auth_method not in AUTH_METHODS:
@@ -157,21 +163,21 @@ class TokenClient:
                 self._failure = None
                 return self._token.value
             except TokenError as error:
-                # A copy without the traceback: its frames would keep this client, and
-                # whatever the caller's frames hold, alive in a reference cycle.
-                self._failure = error.copy()
+                # A copy without the traceback or the chained cause: their frames hold the
+                # request with the secret (and would keep it alive in a reference cycle).
+                failure = self._failure = error.copy()
                 self._retry_at = now + self.refresh_retry_interval
-                if current is not None and valid:
-                    logger.warning(
-                        "Refreshing the access token of client %s failed (%s); using the "
-                        "current one, valid for %d more seconds.",
-                        self.client_id, str(error), current.expires_at - now)
-                    return current.value
-                logger.warning("Fetching an access token for client %s failed: %s",
-                               self.client_id, str(error))
-                raise
             finally:
                 self._fetches += 1
+            if current is not None and valid:
+                logger.warning(
+                    "Refreshing the access token of client %s failed (%s); using the current "
+                    "one, valid for %d more seconds.",
+                    self.client_id, str(failure), current.expires_at - now)
+                return current.value
+            logger.warning("Fetching an access token for client %s failed: %s",
+                           self.client_id, str(failure))
+        raise failure.copy()  # outside the except block, so without a __context__ either
 
     def cached_token(self) -> str | None:
         """The cached token while it needs no refresh, else None. Never makes a request."""
@@ -211,9 +217,10 @@ class TokenClient:
         document = self._json(body, status)
         if status != 200:
             error = document.get("error")
-            if not isinstance(error, str) or not error:
+            if not isinstance(error, str) or not _ERROR_CODE.fullmatch(error):
                 raise TokenError("invalid_response", "The token endpoint answered HTTP "
                                  f"{status} without an OAuth error.", status)
+            error = self._redact(error)
             description = document.get("error_description")
             raise TokenError(error, self._redact(description)
                              if isinstance(description, str) else None, status)
@@ -262,6 +269,8 @@ class TokenClient:
             expires_in = int(expires_in)
         problem = (
             "has no access_token" if not isinstance(value, str) or not value else
+            "has an access_token that cannot be sent as a Bearer token"
+            if not _B64TOKEN.fullmatch(value) else
             "is not for a Bearer token" if not isinstance(token_type, str)
             or token_type.lower() != "bearer" else
             "has no positive expires_in" if isinstance(expires_in, bool)
@@ -278,6 +287,11 @@ class TokenClient:
         return _Token(value, expires_at, expires_at - margin)
 
     def _redact(self, text: str) -> str:
-        for form in {self._client_secret, quote_plus(self._client_secret)}:
+        """``text`` without the secret in any form the request carried it: as it is,
+        form-encoded, or inside the Basic credentials."""
+        pair = f"{quote_plus(self.client_id)}:{quote_plus(self._client_secret)}"
+        forms = {self._client_secret, quote_plus(self._client_secret),
+                 base64.b64encode(pair.encode()).decode()}
+        for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, REDACTED)
         return text
