@@ -382,3 +382,17 @@ def test_key_actions_need_the_change_permission(signing_keys: list[SigningKey]) 
     assert http.post(KEYS + "rotate/").status_code == 403
     http.post(KEYS, {"action": "rotate_keys", "index": "0", "_selected_action": [active.pk]})
     assert SigningKey.objects.active() == active
+
+
+@pytest.mark.parametrize(("page", "lookup"), [
+    ("/admin/oauth_cc/client/", "secret_hash__startswith"),
+    ("/admin/oauth_cc/client/", "previous_secret_hash__isnull"),
+    ("/admin/oauth_cc/signingkey/", "private_key_ciphertext__startswith"),
+])
+def test_changelists_refuse_lookups_on_what_they_never_show(
+        admin_http: HttpClient, oauth_client: tuple[Client, str],
+        signing_keys: list[SigningKey], page: str, lookup: str) -> None:
+    """Else a hash or a ciphertext could be read off the list a prefix at a time."""
+    response = admin_http.get(page, {lookup: "a"})
+    assert response.status_code == 400  # Django's answer to a DisallowedModelAdminLookup
+    assert admin_http.get(page, {"id__gte": "0"}).status_code == 200  # other fields work

@@ -31,19 +31,12 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from oauth_cc import clock
-from oauth_cc.models import (
-    Client,
-    Project,
-    Scope,
-    SigningKey,
-)
+from oauth_cc.models import Client, Project, Scope
 from oauth_cc.settings import oauth_cc_settings
 
 SHOWN_ONCE_TEMPLATE = "oauth_cc/admin/client_secret.html"
 # Where save_model() leaves the new secret for response_add(): on this request object only.
 _SHOWN_ONCE_ATTR = "_oauth_cc_shown_once"
-# Members of a private JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): never displayed.
-_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 
@@ -53,11 +46,19 @@ if TYPE_CHECKING:  # the admin and form classes are generic in django-stubs only
     ClientInlineBase = admin.TabularInline[Client, Project]
     ProjectAdminBase = admin.ModelAdmin[Project]
     ScopeAdminBase = admin.ModelAdmin[Scope]
-    SigningKeyAdminBase = admin.ModelAdmin[SigningKey]
 else:
     ClientFormBase = forms.ModelForm
-    ClientAdminBase = ProjectAdminBase = ScopeAdminBase = SigningKeyAdminBase = admin.ModelAdmin
+    ClientAdminBase = ProjectAdminBase = ScopeAdminBase = admin.ModelAdmin
     ClientInlineBase = admin.TabularInline
+
+
+def lookup_reveals(lookup: str, hidden_fields: tuple[str, ...]) -> bool:
+    """True for a changelist query-string lookup on a field the admin never shows.
+
+    Django allows any lookup on a model's own fields, so a user who may only view could
+    otherwise learn a hash or a ciphertext a prefix at a time (``?secret_hash__startswith=``).
+    """
+    return lookup.split("__", 1)[0] in hidden_fields
 
 
 class ShownOnce(str):
@@ -125,6 +126,9 @@ class ClientCreationForm(ClientFormBase):
 class ClientAdmin(ClientAdminBase):
     """Clients. Adding one or regenerating its secret shows the secret once, then never."""
 
+    #: Never shown, and refused as changelist lookups (``lookup_reveals``).
+    hidden_fields = ("secret_hash", "previous_secret_hash")
+
     add_form = ClientCreationForm
     change_form_template = "oauth_cc/admin/client_change_form.html"
     list_display = ("name", "client_id", "project", "scope_list", "is_active", "created_at",
@@ -135,6 +139,10 @@ class ClientAdmin(ClientAdminBase):
     readonly_fields = ("client_id", "created_at", "secret_updated_at", "previous_secret",
                        "last_used_at")
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        return (not lookup_reveals(lookup, self.hidden_fields)
+                and super().lookup_allowed(lookup, value, request))
     actions = ("disable_clients", "enable_clients")
     add_fieldsets = (
         (None, {

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from oauth_cc import clock
-from oauth_cc.admin.clients import change_message
+from oauth_cc.admin.clients import change_message, lookup_reveals
 from oauth_cc.models import SigningKey, SigningKeyState, retired_key_lifetime
 
 # Members of a private JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): never displayed.
@@ -46,8 +46,14 @@ class SigningKeyAdmin(SigningKeyAdminBase):
                     "activated_at", "retired_at")
     list_filter = ("state", "algorithm")
     search_fields = ("kid",)
+    #: Never shown, and refused as changelist lookups (``lookup_reveals``).
+    hidden_fields = ("private_key_ciphertext",)
     fields = ("kid", "algorithm", "state", "published", "created_at", "activated_at",
               "retired_at", "public_key")
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        return (not lookup_reveals(lookup, self.hidden_fields)
+                and super().lookup_allowed(lookup, value, request))
     readonly_fields = fields
     exclude = ("private_key_ciphertext",)
     actions = ("rotate_keys", "retire_keys")

@@ -104,6 +104,7 @@ class ClientRecord:
 class ClientManager(models.Manager["Client"]):
     _record_sql: ClassVar[dict[str, str]] = {}
 
+    @sensitive_variables("secret")
     def create_client(self, name: str, *, project: Project | None = None,
                       scopes: Iterable[str] = (), is_active: bool = True) -> tuple[Client, str]:
         """Create a client with a new id and secret. Returns ``(client, plaintext_secret)``.
@@ -196,6 +197,7 @@ class Client(models.Model):
         instance._loaded_is_active = instance.__dict__.get("is_active")
         return instance
 
+    @sensitive_variables("secret")
     def regenerate_secret(self, grace_seconds: int | None = None) -> str:
         """Give the client a new secret and return it in plain text (the only time it exists).
 
