@@ -183,7 +183,8 @@ def dot(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for hashed in (False, True):
             client_id, secret = secrets.token_urlsafe(18), secrets.token_urlsafe(32)
             manage(env, "createapplication", "confidential", "client-credentials",
-                   "--client-id", client_id, "--client-secret", secret,
+                   # "=": a random id may start with "-", which argparse takes for an option
+                   f"--client-id={client_id}", f"--client-secret={secret}",
                    "--name", f"bench {'hashed' if hashed else 'unhashed'}",
                    *([] if hashed else ["--no-hash-client-secret"]))
             clients[hashed] = token_body(client_id, secret)
