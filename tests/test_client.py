@@ -391,6 +391,48 @@ def test_no_server_is_a_network_error() -> None:
     assert "Could not reach the token endpoint" in str(caught.value)
 
 
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_server_that_drips_its_answer_times_out_as_a_whole(status: int) -> None:
+    """Each byte within the socket timeout, but the whole answer never: the timeout bounds
+    the fetch, not only each read."""
+    stop = threading.Event()
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            while not stop.is_set():
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                stop.wait(0.05)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(TokenError) as caught:
+            TokenClient(f"http://127.0.0.1:{server.server_address[1]}/token", "c", SECRET,
+                        timeout=0.5).get_token()
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+    assert time.monotonic() - started < 2  # timeout + one read at most
+    assert (caught.value.error, caught.value.error_description) == (
+        "network_error", "The token endpoint did not answer within 0.5 seconds.")
+
+
 def test_a_server_that_does_not_answer_times_out(stub: Stub) -> None:
     def hang(request: Recorded) -> Reply:
         stub.release.wait(10)

@@ -93,7 +93,8 @@ class TokenClient:
     ``auth_method`` is ``client_secret_basic`` (HTTP Basic, id and secret form-urlencoded first
     as RFC 6749 §2.3.1 says) or ``client_secret_post`` (both in the body). ``scope`` (a
     space-separated string or an iterable of names) and ``expires_in`` are sent when given.
-    ``timeout`` bounds the connection and each read, in seconds. ``clock`` measures the
+    ``timeout`` bounds the connection, each read and the reading of the whole answer, in
+    seconds. ``clock`` measures the
     token's lifetime in seconds: monotonic by default, so that the wall clock stepping back
     cannot keep an expired token in use (tests pass a frozen one).
     """
@@ -227,19 +228,23 @@ class TokenClient:
         return self._token_from(document, now)
 
     def _send(self, request: urllib.request.Request) -> tuple[int, bytes]:
+        # The socket timeout bounds each read; the deadline bounds the whole body, which a
+        # server sending a byte at a time could otherwise stretch a thousandfold.
+        deadline = time.monotonic() + self.timeout
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return response.status, response.read(MAX_RESPONSE_BYTES + 1)
+                return response.status, self._read(response, deadline)
         except urllib.error.HTTPError as error:
             try:
-                return error.code, error.read(MAX_RESPONSE_BYTES + 1)
+                return error.code, self._read(error, deadline)
+            except TimeoutError:
+                raise self._timed_out() from None
             except (OSError, http.client.HTTPException):
                 return error.code, b""
             finally:
                 error.close()
         except TimeoutError as e:
-            raise TokenError("network_error", "The token endpoint did not answer within "
-                             f"{self.timeout} seconds.") from e
+            raise self._timed_out() from e
         except urllib.error.URLError as e:
             reason = "timed out" if isinstance(e.reason, TimeoutError) else e.reason
             raise TokenError("network_error",
@@ -247,6 +252,24 @@ class TokenClient:
         except (OSError, http.client.HTTPException) as e:
             raise TokenError("network_error",
                              f"The connection to the token endpoint failed: {e!r}") from e
+
+    def _timed_out(self) -> TokenError:
+        return TokenError("network_error", "The token endpoint did not answer within "
+                          f"{self.timeout} seconds.")
+
+    def _read(self, response: Any, deadline: float) -> bytes:
+        """The body, at most ``MAX_RESPONSE_BYTES + 1`` of it, read before ``deadline``."""
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_RESPONSE_BYTES:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            chunk = response.read1(MAX_RESPONSE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
 
     def _json(self, body: bytes, status: int) -> dict[str, Any]:
         if len(body) > MAX_RESPONSE_BYTES:
