@@ -94,9 +94,9 @@ class TokenClient:
     as RFC 6749 §2.3.1 says) or ``client_secret_post`` (both in the body). ``scope`` (a
     space-separated string or an iterable of names) and ``expires_in`` are sent when given.
     ``timeout`` bounds the connection, each read and the reading of the whole answer, in
-    seconds. ``clock`` measures the
-    token's lifetime in seconds: monotonic by default, so that the wall clock stepping back
-    cannot keep an expired token in use (tests pass a frozen one).
+    seconds. ``clock`` measures the token's lifetime in seconds: monotonic by default, so
+    that the wall clock stepping back cannot keep an expired token in use (tests pass a
+    frozen one).
     """
 
     #: Seconds to wait after a failed refresh before trying again, while the token is valid.
