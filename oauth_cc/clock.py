@@ -1,4 +1,10 @@
-"""The only source of time in oauth_cc. Tests freeze it with ``frozen()``."""
+"""The only source of time in oauth_cc. Tests freeze it with ``frozen()``.
+
+``now()`` is the wall clock, for what other machines see: token claims, database times, the
+brute-force windows shared through the cache. ``monotonic()`` is for what a process times on
+its own (how old a cache is): a wall clock stepped back by an hour would otherwise keep a
+cache, and the disabled clients in it, for an hour.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 _source: Callable[[], float] = time.time
+_monotonic_source: Callable[[], float] = time.monotonic
 
 
 def now() -> float:
     """Seconds since the epoch, from the current clock."""
     return _source()
+
+
+def monotonic() -> float:
+    """Seconds on a clock that never steps back, only for measuring intervals."""
+    return _monotonic_source()
 
 
 def now_datetime() -> datetime:
@@ -21,16 +33,27 @@ def now_datetime() -> datetime:
 
 
 class FrozenClock:
-    """A clock that stands still until moved with ``advance()`` or ``set()``."""
+    """A clock that stands still until moved.
+
+    ``advance()`` lets time pass (both clocks move); ``set()`` steps the wall clock only, as
+    an operator or NTP stepping it would, and leaves the monotonic clock where it is.
+    """
 
     def __init__(self, at: float) -> None:
         self.at = float(at)
+        # The monotonic clock, frozen where the real one stands, so that what a process timed
+        # before the freeze keeps its age.
+        self.elapsed = time.monotonic()
 
     def __call__(self) -> float:
         return self.at
 
+    def monotonic(self) -> float:
+        return self.elapsed
+
     def advance(self, seconds: float) -> None:
         self.at += seconds
+        self.elapsed += seconds
 
     def set(self, at: float) -> None:
         self.at = float(at)
@@ -39,12 +62,13 @@ class FrozenClock:
 @contextmanager
 def frozen(at: float | datetime | None = None) -> Iterator[FrozenClock]:
     """Freeze oauth_cc's clock at ``at`` (default: now) for the duration of the block."""
-    global _source
+    global _source, _monotonic_source
     if isinstance(at, datetime):
         at = at.timestamp()
     clock = FrozenClock(time.time() if at is None else at)
-    previous, _source = _source, clock
+    previous = _source, _monotonic_source
+    _source, _monotonic_source = clock, clock.monotonic
     try:
         yield clock
     finally:
-        _source = previous
+        _source, _monotonic_source = previous

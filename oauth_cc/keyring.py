@@ -40,10 +40,10 @@ class KeyRing:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._signing: SigningMaterial | None = None
-        self._signing_checked_at = 0.0
+        self._signing_checked_at = -math.inf
         self._private: dict[str, keys.PrivateKey] = {}
         self._published: dict[str, VerificationKey] = {}
-        self._published_loaded_at = 0.0
+        self._published_loaded_at = -math.inf
         self._unknown_kid_reload_at = -math.inf
 
     def clear(self) -> None:
@@ -56,9 +56,9 @@ class KeyRing:
         """Re-read the keys on next use (a key was created, rotated or deleted here)."""
         with self._lock:
             self._signing = None
-            self._signing_checked_at = 0.0
+            self._signing_checked_at = -math.inf
             self._published = {}
-            self._published_loaded_at = 0.0
+            self._published_loaded_at = -math.inf
 
     def verification_key(self, kid: str) -> VerificationKey | None:
         """A published key by ``kid``, from a cache re-read every ``STATE_TTL_SECONDS``.
@@ -66,7 +66,7 @@ class KeyRing:
         An unknown ``kid`` re-reads the keys at most once per ``JWKS_MIN_REFETCH_SECONDS``,
         so a flood of forged kids costs no queries.
         """
-        now = clock.now()
+        now = clock.monotonic()
         if now - self._published_loaded_at >= oauth_cc_settings.STATE_TTL_SECONDS:
             self._load_published()
         key = self._published.get(kid)
@@ -88,12 +88,13 @@ class KeyRing:
                 known = previous.get(kid)
                 published[kid] = known or VerificationKey(kid, algorithm,
                                                           keys.load_public_key(jwk))
-            self._published, self._published_loaded_at = published, clock.now()
+            self._published, self._published_loaded_at = published, clock.monotonic()
 
     def signing_key(self) -> SigningMaterial:
         """The active key, from cache while fresh; creates the first key if there is none."""
         signing, checked_at = self._signing, self._signing_checked_at
-        if signing is not None and clock.now() - checked_at < oauth_cc_settings.STATE_TTL_SECONDS:
+        if signing is not None and \
+                clock.monotonic() - checked_at < oauth_cc_settings.STATE_TTL_SECONDS:
             return signing
         with self._lock:
             if self._signing is not None and self._signing is not signing:
@@ -102,7 +103,7 @@ class KeyRing:
 
             row = SigningKey.objects.active()
             material = SigningMaterial(row.kid, row.algorithm, self._private_key(row))
-            self._signing, self._signing_checked_at = material, clock.now()
+            self._signing, self._signing_checked_at = material, clock.monotonic()
             return material
 
     def _private_key(self, row: SigningKey) -> keys.PrivateKey:

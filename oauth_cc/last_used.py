@@ -16,7 +16,7 @@ _lock = threading.Lock()
 
 
 def touch(client_pk: int) -> None:
-    now = clock.now()
+    now = clock.monotonic()
     with _lock:
         last = _written.get(client_pk)
         if last is not None and now - last < INTERVAL_SECONDS:

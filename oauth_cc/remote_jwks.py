@@ -114,7 +114,7 @@ class RemoteJWKS:
                 if url != self._url:
                     self.clear()
                     self._url = url
-        now = clock.now()
+        now = clock.monotonic()
         if now >= self._expires_at:
             self._refresh(blocking=not self._keys)
         key = self._keys.get(kid)
@@ -132,7 +132,7 @@ class RemoteJWKS:
         if not self._lock.acquire(blocking=blocking):
             return  # another thread is fetching; go on with the keys we have
         try:
-            now = clock.now()
+            now = clock.monotonic()
             min_refetch = float(oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS)
             if now - self._attempted_at < min_refetch and now < self._expires_at:
                 return  # refreshed while we waited

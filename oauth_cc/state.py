@@ -11,6 +11,7 @@ worker costs one query; after that, requests cost none.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -47,7 +48,7 @@ class ClientStates:
         # Revoked in this process, by jti, until the token's exp: kept apart so that a reload
         # which read the denylist just before the revocation committed does not drop it.
         self._revoked_here: dict[str, float] = {}
-        self._loaded_at = 0.0
+        self._loaded_at = -math.inf
         # Bumped by every forget: a client read that began before it is not stored.
         self._generation = 0
 
@@ -56,7 +57,7 @@ class ClientStates:
             self._states = {}
             self._revoked = frozenset()
             self._revoked_here = {}
-            self._loaded_at = 0.0
+            self._loaded_at = -math.inf
             self._generation += 1
 
     def revoked(self, jti: str, expires_at: float) -> None:
@@ -92,7 +93,7 @@ class ClientStates:
             raise InvalidToken("The token's project is disabled.")
 
     def state_of(self, client_id: str) -> ClientState:
-        if clock.now() - self._loaded_at >= oauth_cc_settings.STATE_TTL_SECONDS:
+        if clock.monotonic() - self._loaded_at >= oauth_cc_settings.STATE_TTL_SECONDS:
             self._reload()
         state = self._states.get(client_id)
         if state is None:
@@ -110,7 +111,7 @@ class ClientStates:
         from oauth_cc.models import RevokedToken
 
         with self._lock:
-            if clock.now() - self._loaded_at < oauth_cc_settings.STATE_TTL_SECONDS:
+            if clock.monotonic() - self._loaded_at < oauth_cc_settings.STATE_TTL_SECONDS:
                 return  # another thread just did
             self._revoked = frozenset(RevokedToken.objects.live().values_list("jti", flat=True))
             expired = clock.now() - float(oauth_cc_settings.LEEWAY_SECONDS)
@@ -121,7 +122,7 @@ class ClientStates:
             for start in range(0, len(known), BATCH):
                 fresh.update(self._read(known[start:start + BATCH]))
             self._states = {client_id: fresh.get(client_id, GONE) for client_id in known}
-            self._loaded_at = clock.now()
+            self._loaded_at = clock.monotonic()
 
     @staticmethod
     def _read(client_ids: list[str]) -> dict[str, ClientState]:
@@ -172,7 +173,7 @@ class ClientRecords:
 
     def get(self, client_id: str) -> ClientRecord | None:
         entry = self._records.get(client_id)
-        now = clock.now()
+        now = clock.monotonic()
         if entry is not None and now - entry[1] < oauth_cc_settings.STATE_TTL_SECONDS:
             return entry[0]
         from oauth_cc.models import Client

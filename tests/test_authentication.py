@@ -483,6 +483,18 @@ def test_change_in_another_process_applies_within_state_ttl(http, oauth_client, 
     assert_invalid_token(get(http, "/api/address", token))
 
 
+def test_a_wall_clock_stepped_back_does_not_keep_stale_state(http, oauth_client, token,
+                                                              frozen_clock):
+    """STATE_TTL_SECONDS is measured on a monotonic clock: the wall clock stepping back (NTP,
+    an operator) must not keep a disabled client's tokens working for that long."""
+    client, _ = oauth_client
+    assert get(http, "/api/address", token).status_code == 200
+    Client.objects.filter(pk=client.pk).update(is_active=False)  # elsewhere
+    frozen_clock.set(T0 - 20)  # the wall clock steps back 20 s (the token stays valid)
+    frozen_clock.advance(5)
+    assert "disabled" in assert_invalid_token(get(http, "/api/address", token))
+
+
 @override_settings(OAUTH_CC={"ISSUER": ISSUER, "STATE_TTL_SECONDS": 1})
 def test_state_ttl_setting(http, oauth_client, token, frozen_clock):
     client, _ = oauth_client

@@ -267,6 +267,16 @@ def test_a_client_record_read_that_raced_a_local_change_is_not_kept(http, oauth_
     assert_error(token_request(http, client.client_id, secret), 401, "invalid_client")
 
 
+def test_a_wall_clock_stepped_back_does_not_keep_a_stale_client_record(http, oauth_client,
+                                                                        frozen_clock):
+    client, secret = oauth_client
+    assert token_request(http, client.client_id, secret).status_code == 200
+    Client.objects.filter(pk=client.pk).update(is_active=False)  # elsewhere
+    frozen_clock.set(T0 - 3600)
+    frozen_clock.advance(5)
+    assert_error(token_request(http, client.client_id, secret), 401, "invalid_client")
+
+
 def test_no_credentials(http, scopes):
     response = post_form(http, "/oauth/token", {"grant_type": "client_credentials"})
     assert_error(response, 401, "invalid_client")
