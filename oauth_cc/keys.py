@@ -36,6 +36,9 @@ PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519Public
 SUPPORTED_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 MIN_RSA_KEY_SIZE = 2048
 CIPHERTEXT_PREFIX = "aes256gcm-v1$"
+# Members of a private or symmetric JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): never
+# displayed, and a key that has one is never used to verify.
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 # RFC 7638 §3.2: the members that make up the thumbprint of each key type.
 _THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"),

@@ -28,6 +28,7 @@ from typing import Any
 import jwt
 
 from oauth_cc import clock, process_cache
+from oauth_cc.keys import PRIVATE_JWK_MEMBERS
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.verification import VerificationKey
 
@@ -85,7 +86,7 @@ def parse_jwks(document: dict[str, Any]) -> dict[str, VerificationKey]:
         if (not isinstance(kid, str) or not isinstance(alg, str) or alg not in allowed
                 or jwk.get("use", "sig") != "sig"):
             continue
-        if {"d", "p", "q", "k"} & set(jwk):
+        if PRIVATE_JWK_MEMBERS & jwk.keys():
             continue  # a private or symmetric key has no business here
         try:
             key = jwt.PyJWK(jwk, algorithm=alg).key

@@ -96,6 +96,11 @@ class OAuthCCSettings:
         parts = urlsplit(str(self.ISSUER))
         return f"{parts.scheme}://{parts.netloc}"
 
+    @property
+    def issuer_path(self) -> str:
+        """The path of ISSUER without its slashes, e.g. ``tenant-a`` (often empty)."""
+        return urlsplit(str(self.ISSUER)).path.strip("/")
+
     def reload(self) -> None:
         self._cache.clear()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import NoReverseMatch, reverse
@@ -226,8 +225,7 @@ class MetadataView(View):
     http_method_names = ["get", "head", "options"]
 
     def get(self, request: HttpRequest, issuer_path: str | None = None) -> HttpResponse:
-        if issuer_path is not None and \
-                issuer_path.strip("/") != urlsplit(oauth_cc_settings.ISSUER).path.strip("/"):
+        if issuer_path is not None and issuer_path.strip("/") != oauth_cc_settings.issuer_path:
             raise Http404("No authorization server has this issuer.")
         origin = oauth_cc_settings.issuer_origin
         metadata: dict[str, Any] = {

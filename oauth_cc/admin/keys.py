@@ -20,10 +20,8 @@ from django.views.decorators.http import require_POST
 
 from oauth_cc import clock
 from oauth_cc.admin.clients import change_message, lookup_reveals
+from oauth_cc.keys import PRIVATE_JWK_MEMBERS
 from oauth_cc.models import SigningKey, SigningKeyState, retired_key_lifetime
-
-# Members of a private JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): never displayed.
-_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 if TYPE_CHECKING:  # the admin classes are generic in django-stubs only
     SigningKeyAdminBase = admin.ModelAdmin[SigningKey]
@@ -88,7 +86,7 @@ class SigningKeyAdmin(SigningKeyAdminBase):
 
     @admin.display(description=_("public key (JWK)"))
     def public_key(self, obj: SigningKey) -> str:
-        public = {k: v for k, v in obj.jwk().items() if k not in _PRIVATE_JWK_MEMBERS}
+        public = {k: v for k, v in obj.jwk().items() if k not in PRIVATE_JWK_MEMBERS}
         return format_html('<pre style="margin: 0; white-space: pre-wrap; '
                            'word-break: break-all">{}</pre>',
                            json.dumps(public, indent=2, sort_keys=True))
