@@ -126,9 +126,6 @@ class ClientCreationForm(ClientFormBase):
 class ClientAdmin(ClientAdminBase):
     """Clients. Adding one or regenerating its secret shows the secret once, then never."""
 
-    #: Never shown, and refused as changelist lookups (``lookup_reveals``).
-    hidden_fields = ("secret_hash", "previous_secret_hash")
-
     add_form = ClientCreationForm
     change_form_template = "oauth_cc/admin/client_change_form.html"
     list_display = ("name", "client_id", "project", "scope_list", "is_active", "created_at",
@@ -139,10 +136,6 @@ class ClientAdmin(ClientAdminBase):
     readonly_fields = ("client_id", "created_at", "secret_updated_at", "previous_secret",
                        "last_used_at")
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
-        return (not lookup_reveals(lookup, self.hidden_fields)
-                and super().lookup_allowed(lookup, value, request))
     actions = ("disable_clients", "enable_clients")
     add_fieldsets = (
         (None, {
@@ -151,7 +144,8 @@ class ClientAdmin(ClientAdminBase):
                              "is shown once, on the next page."),
         }),
     )
-    # Never secret_hash or previous_secret_hash: not as fields, not read only.
+    #: Never shown (not as fields, not read only), and refused as changelist lookups.
+    hidden_fields = ("secret_hash", "previous_secret_hash")
     fieldsets = (
         (None, {"fields": ("name", "project", "scopes", "is_active")}),
         (_("Credentials"), {
@@ -165,6 +159,10 @@ class ClientAdmin(ClientAdminBase):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
         return super().get_queryset(request).prefetch_related("scopes")
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        return (not lookup_reveals(lookup, self.hidden_fields)
+                and super().lookup_allowed(lookup, value, request))
 
     def get_fieldsets(self, request: HttpRequest, obj: Client | None = None) -> Any:
         return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)

@@ -44,17 +44,17 @@ class SigningKeyAdmin(SigningKeyAdminBase):
                     "activated_at", "retired_at")
     list_filter = ("state", "algorithm")
     search_fields = ("kid",)
-    #: Never shown, and refused as changelist lookups (``lookup_reveals``).
-    hidden_fields = ("private_key_ciphertext",)
     fields = ("kid", "algorithm", "state", "published", "created_at", "activated_at",
               "retired_at", "public_key")
+    readonly_fields = fields
+    #: Never shown, and refused as changelist lookups.
+    hidden_fields = ("private_key_ciphertext",)
+    exclude = hidden_fields
+    actions = ("rotate_keys", "retire_keys")
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         return (not lookup_reveals(lookup, self.hidden_fields)
                 and super().lookup_allowed(lookup, value, request))
-    readonly_fields = fields
-    exclude = ("private_key_ciphertext",)
-    actions = ("rotate_keys", "retire_keys")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
