@@ -133,3 +133,9 @@ def insufficient_scope(required: Sequence[str]) -> BearerError:
     return BearerError(BearerFailure(
         "insufficient_scope", INSUFFICIENT_SCOPE_CODE, INSUFFICIENT_SCOPE_MESSAGE,
         "The token lacks a scope this API requires: " + " ".join(required), tuple(required)))
+
+
+def scope_refused(description: str) -> BearerError:
+    """A 403 for a request its token's scopes exclude (``~HasScope``), naming no scope."""
+    return BearerError(BearerFailure("insufficient_scope", INSUFFICIENT_SCOPE_CODE,
+                                     INSUFFICIENT_SCOPE_MESSAGE, description))

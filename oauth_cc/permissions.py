@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import (
-    NOT,
+    AND,
     OR,
     BasePermission,
     BasePermissionMetaclass,
@@ -45,23 +45,40 @@ class _AnyOf:
 
 
 class _Not:
+    """``~a`` among requests that carry one of our tokens; anything else is refused.
+
+    Negation decides between tokens by their scopes: it must never turn "no token" (or a
+    request signed in some other way) into access, as a plain ``not`` would.
+    """
+
     def __init__(self, op1: Any) -> None:
         self.op1 = op1
 
     def has_permission(self, request: Request, view: APIView) -> bool:
+        if not isinstance(request.auth, VerifiedToken):
+            if request.successful_authenticator is None:
+                raise errors.no_credentials()
+            raise errors.scope_refused("This API accepts only requests made with an access "
+                                       "token.")
         try:
-            return not self.op1.has_permission(request, view)
-        except errors.BearerError:
+            granted = self.op1.has_permission(request, view)
+        except errors.BearerError as refusal:
+            if refusal.failure.error != "insufficient_scope":
+                raise
             return True
+        if granted:
+            raise errors.scope_refused("The token carries a scope this API does not accept.")
+        return True
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        return bool(NOT(self.op1).has_object_permission(request, view, obj))
+        # Scopes are decided per request, in has_permission. Negating the operands' object
+        # checks would turn BasePermission's default "every object" into "no object".
+        return True
 
 
 class _ScopeOperators:
-    """``|`` and ``~`` that understand a permission refusing by raising its RFC 6750 error.
-
-    (``&`` needs nothing: the first refusal is the answer.)
+    """``|``, ``&`` and ``~`` that understand a permission refusing by raising its RFC 6750
+    error, so that a refusal of one operand is an answer, not the end of the evaluation.
     """
 
     def __or__(self, other: Any) -> Any:
@@ -70,11 +87,23 @@ class _ScopeOperators:
     def __ror__(self, other: Any) -> Any:
         return _ScopeOperandHolder(cast(Any, _AnyOf), other, cast(Any, self))
 
+    # DRF's AND already gives the first refusal as the answer; what matters is that the
+    # holder it returns keeps these operators, so ``(a & b) | c`` still tries ``c``.
+    def __and__(self, other: Any) -> Any:
+        return _ScopeOperandHolder(AND, cast(Any, self), other)
+
+    def __rand__(self, other: Any) -> Any:
+        return _ScopeOperandHolder(AND, other, cast(Any, self))
+
     def __invert__(self) -> Any:
-        return SingleOperandHolder(cast(Any, _Not), cast(Any, self))
+        return _ScopeSingleOperandHolder(cast(Any, _Not), cast(Any, self))
 
 
 class _ScopeOperandHolder(_ScopeOperators, OperandHolder):
+    pass
+
+
+class _ScopeSingleOperandHolder(_ScopeOperators, SingleOperandHolder):
     pass
 
 
@@ -88,7 +117,9 @@ class HasScope(BasePermission, metaclass=_HasScopeMetaclass):
     ``HasScope.of("phone")`` names the scopes itself. A request without a token is refused
     with the bare RFC 6750 challenge (401), one whose token lacks a scope with
     ``insufficient_scope`` (403), rendered by ``OAUTH_CC["ERROR_RENDERER"]``. Composes with
-    DRF's ``&``, ``|`` and ``~``.
+    DRF's ``&``, ``|`` and ``~``; none of them admits a request without a token unless an
+    operand admits anyone by itself (``AllowAny``): ``~HasScope.of("admin")`` means "a token
+    without ``admin``".
     """
 
     #: Scopes required by ``HasScope.of(...)``; None means ``view.required_scopes``.
