@@ -4,20 +4,53 @@ Environment: ``DATABASE_URL`` (postgres://... or sqlite:///path; default SQLite 
 repository), ``REDIS_URL`` (default: local-memory cache), ``OAUTH_CC_ISSUER`` (default
 http://127.0.0.1:8000), ``OAUTH_CC_AUTH_FAILURES_PER_ADDRESS``, ``DJANGO_SECRET_KEY``,
 ``DJANGO_DEBUG``.
+
+Without ``DJANGO_SECRET_KEY`` the secret key is generated once per checkout and kept in the
+git-ignored ``demo_project/.secret_key``; nothing secret is committed. This is a development
+set-up (DEBUG on by default): it says so at start-up, and is not meant to be deployed as it is.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# A development key: the demo is not a production deployment. Set DJANGO_SECRET_KEY to use
-# your own; private signing keys are encrypted under it.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-insecure-key-change-me-in-production")
+SECRET_KEY_FILE = BASE_DIR / "demo_project" / ".secret_key"
+
+
+def checkout_secret_key(path: Path = SECRET_KEY_FILE) -> str:
+    """This checkout's own secret key, made on first use and kept in a git-ignored file.
+
+    Private signing keys and secret hashes are keyed by SECRET_KEY, so a key committed to the
+    repository would let anyone with a copy of a demo database forge its tokens. Two processes
+    starting at once agree on one key: the file appears whole (a hard link) or not at all.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    candidate = path.with_name(f"{path.name}.{os.getpid()}")
+    candidate.write_text(secrets.token_urlsafe(50) + "\n")
+    candidate.chmod(0o600)
+    try:
+        os.link(candidate, path)
+    except FileExistsError:
+        pass  # another process made it first: use that one
+    finally:
+        candidate.unlink()
+    return path.read_text().strip()
+
+
+# DJANGO_SECRET_KEY when set (a deployment sets it); otherwise this checkout's own key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or checkout_secret_key()
+# The demo is a development server; apps.py says so at start-up while DEBUG is on or the key
+# is the checkout's own.
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+DEVELOPMENT_SETUP = DEBUG or not os.environ.get("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"] + [
     h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h
 ]

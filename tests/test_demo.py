@@ -114,3 +114,33 @@ def test_the_printed_curl_lines_work_against_the_running_demo(tmp_path):
         "274 Harbour Drive, COFFS HARBOUR NSW 2450"
     assert verification["matched"] is True
     assert phone["success"] is True
+
+
+def test_the_demo_commits_no_secret_key(tmp_path):
+    """Its key is made per checkout: a copy of a demo database is no use without it."""
+    from demo_project import settings as demo_settings
+
+    source = (ROOT / "demo_project" / "settings.py").read_text()
+    assert not re.search(r"SECRET_KEY\s*=\s*['\"]", source)
+    assert "os.environ.get(\"DJANGO_SECRET_KEY\", \"" not in source
+    first = demo_settings.checkout_secret_key(tmp_path / "one")
+    assert demo_settings.checkout_secret_key(tmp_path / "one") == first  # kept
+    assert demo_settings.checkout_secret_key(tmp_path / "two") != first  # per checkout
+    assert len(first) >= 50
+    assert (tmp_path / "one").stat().st_mode & 0o077 == 0
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "one", tmp_path / "two"]  # no leftovers
+    ignored = subprocess.run(["git", "check-ignore", "-q", "demo_project/.secret_key"], cwd=ROOT)
+    assert ignored.returncode == 0 or not (ROOT / ".git").exists()
+
+
+def test_the_demo_says_it_is_a_development_server(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG")}
+    env.update(DJANGO_SETTINGS_MODULE="demo_project.settings",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    checked = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120, check=True)
+    assert "demo.W001" in checked.stderr and "not a deployment" in checked.stderr
+    deployed = {**env, "DJANGO_SECRET_KEY": "x" * 50, "DJANGO_DEBUG": "0"}
+    checked = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=deployed,
+                             capture_output=True, text=True, timeout=120, check=True)
+    assert "demo.W001" not in checked.stderr + checked.stdout
