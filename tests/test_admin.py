@@ -396,3 +396,50 @@ def test_changelists_refuse_lookups_on_what_they_never_show(
     response = admin_http.get(page, {lookup: "a"})
     assert response.status_code == 400  # Django's answer to a DisallowedModelAdminLookup
     assert admin_http.get(page, {"id__gte": "0"}).status_code == 200  # other fields work
+
+
+TEMPLATE_SYNTAX = re.compile(r"\{#|#\}|\{%|%\}|\{\{|\}\}")
+
+
+def visible_text(response: HttpResponse) -> str:
+    """The page's text without tags, <style> or <script>: what a reader sees."""
+    html = re.sub(r"<(style|script)\b.*?</\1>", "", response.content.decode(), flags=re.S)
+    return re.sub(r"<[^>]*>", " ", html)
+
+
+def test_no_template_has_a_multi_line_short_comment() -> None:
+    """Django's {# #} is one line: a longer one is printed as text (it was, atop the pages)."""
+    from pathlib import Path
+
+    import oauth_cc
+
+    root = Path(oauth_cc.__file__).parent / "templates"
+    for template in root.rglob("*.html"):
+        for number, line in enumerate(template.read_text().splitlines(), 1):
+            assert line.count("{#") == line.count("#}"), f"{template.name}:{number}"
+
+
+def test_every_admin_page_of_the_app_shows_no_template_syntax(
+        admin_http: HttpClient, oauth_client: tuple[Client, str],
+        signing_keys: list[SigningKey]) -> None:
+    client, _ = oauth_client
+    pages = [CLIENTS, f"{CLIENTS}add/", f"{CLIENTS}{client.pk}/change/", PROJECTS,
+             f"{PROJECTS}add/", f"{PROJECTS}{client.project_id}/change/", "/admin/oauth_cc/scope/",
+             "/admin/oauth_cc/scope/add/", KEYS, f"{KEYS}{signing_keys[0].pk}/change/",
+             "/admin/oauth_cc/"]
+    for page in pages:
+        response = admin_http.get(page)
+        assert response.status_code == 200, page
+        found = TEMPLATE_SYNTAX.search(visible_text(response))
+        assert found is None, (page, visible_text(response)[found.start() - 80:found.end() + 80])
+    shown = regenerate(admin_http, client)
+    assert TEMPLATE_SYNTAX.search(visible_text(shown)) is None
+
+
+def test_introspection_is_labelled_a_permission_of_the_client(
+        admin_http: HttpClient, scopes: dict[str, Scope]) -> None:
+    Scope.objects.get_or_create(name="introspection")
+    page = admin_http.get(f"{CLIENTS}add/").content.decode()
+    assert re.search(r"introspection \(a permission of the client: it may introspect other "
+                     r"clients(&#x27;|')s? tokens; never granted in a token\)", page)
+    assert re.search(r">\s*address</label>", page)  # a token scope keeps its plain name

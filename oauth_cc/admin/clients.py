@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 
 from oauth_cc import clock
 from oauth_cc.models import Client, Project, Scope
+from oauth_cc.scopes import CLIENT_PERMISSIONS
 from oauth_cc.settings import oauth_cc_settings
 
 SHOWN_ONCE_TEMPLATE = "oauth_cc/admin/client_secret.html"
@@ -102,6 +103,17 @@ def _previous_valid_until(client: Client) -> datetime | None:
     return expires if expires is not None and expires > clock.now_datetime() else None
 
 
+class ScopeChoiceField(forms.ModelMultipleChoiceField):
+    """The scope checkboxes; a permission of the client (``introspection``) is labelled as one,
+    since it is never granted in a token."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        if obj.name in CLIENT_PERMISSIONS:
+            return gettext("%(name)s (a permission of the client: it may introspect other "
+                           "clients' tokens; never granted in a token)") % {"name": obj.name}
+        return str(obj.name)
+
+
 def _scope_list(client: Client) -> str:
     return ", ".join(scope.name for scope in client.scopes.all())
 
@@ -159,6 +171,12 @@ class ClientAdmin(ClientAdminBase):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
         return super().get_queryset(request).prefetch_related("scopes")
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest,
+                                 **kwargs: Any) -> forms.ModelMultipleChoiceField | None:
+        if db_field.name == "scopes":
+            kwargs["form_class"] = ScopeChoiceField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         return (not lookup_reveals(lookup, self.hidden_fields)

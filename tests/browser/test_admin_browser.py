@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from pytest_django.live_server_helper import LiveServer
 
 from oauth_cc.credentials import check_secret
-from oauth_cc.models import Client, Scope
+from oauth_cc.keyring import key_ring
+from oauth_cc.models import Client, Scope, SigningKey
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "admin-secret-once.png"
 
@@ -76,3 +77,42 @@ def test_add_client_in_the_admin_and_use_its_secret(
     client = Client.objects.get(client_id=client_id)
     assert check_secret(secret, client.secret_hash)[0]
     assert sorted(client.scopes.values_list("name", flat=True)) == ["address", "phone"]
+
+
+TEMPLATE_SYNTAX = ("{#", "#}", "{%", "%}", "{{", "}}")
+
+
+def test_every_admin_page_of_the_app_reads_clean(
+        transactional_db: None, scopes: dict[str, Scope], live_server: LiveServer,
+        chromium: Callable[[], Any]) -> None:
+    """Each of the app's admin pages, as a reader sees it: no template syntax in the text."""
+    User.objects.create_superuser("admin", "admin@example.com", "browser-test-password")
+    client, _ = Client.objects.create_client("Browser app", scopes=["address"])
+    key = key_ring.signing_key()
+    key_pk = SigningKey.objects.get(kid=key.kid).pk
+    base = live_server.url
+    pages = ["/admin/oauth_cc/", "/admin/oauth_cc/client/", "/admin/oauth_cc/client/add/",
+             f"/admin/oauth_cc/client/{client.pk}/change/", "/admin/oauth_cc/project/",
+             "/admin/oauth_cc/project/add/", f"/admin/oauth_cc/project/{client.project_id}/change/",
+             "/admin/oauth_cc/scope/", "/admin/oauth_cc/scope/add/",
+             "/admin/oauth_cc/signingkey/", f"/admin/oauth_cc/signingkey/{key_pk}/change/"]
+
+    with chromium() as page:
+        page.goto(f"{base}/admin/login/?next=/admin/oauth_cc/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "browser-test-password")
+        page.click("input[type=submit]")
+        page.wait_for_url("**/admin/oauth_cc/")
+        for path in pages:
+            response = page.goto(base + path)
+            assert response is not None and response.status == 200, path
+            text = page.inner_text("body")
+            assert not [s for s in TEMPLATE_SYNTAX if s in text], (path, text[:400])
+        # The page that shows a secret once, reached the way a person reaches it.
+        page.goto(f"{base}/admin/oauth_cc/client/{client.pk}/change/")
+        page.once("dialog", lambda dialog: dialog.accept())  # "Regenerate the secret?"
+        with page.expect_navigation():
+            page.click("text=Regenerate secret")
+        text = page.inner_text("body")
+        assert "will not be shown again" in text
+        assert not [s for s in TEMPLATE_SYNTAX if s in text], text[:400]
