@@ -49,8 +49,14 @@ def read_form(request: HttpRequest, max_bytes: int) -> dict[str, str]:
     Raises ``InvalidRequest`` for a body that is not form-encoded UTF-8, too large, or that
     repeats a parameter (RFC 6749 §3.2).
     """
+    declared = request.META.get("CONTENT_LENGTH")
+    if not declared and request.META.get("HTTP_TRANSFER_ENCODING"):
+        # WSGI gives no way to read a body of unknown length (PEP 3333): without this it
+        # would look empty and the client would be told "grant_type is missing".
+        raise InvalidRequest("The request body must be sent with a Content-Length header; "
+                             "chunked transfer encoding is not supported.")
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(declared or 0)
     except ValueError as e:
         raise InvalidRequest("The Content-Length header is not a number.") from e
     if length > max_bytes:
