@@ -102,9 +102,9 @@ def test_last_used_at_is_written_at_most_once_a_minute(http, oauth_client, froze
 def test_verification_writes_nothing(http, oauth_client, django_assert_num_queries):
     client, _ = oauth_client
     token = mint_token(client)
-    http.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert http.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     with django_assert_num_queries(0):
-        http.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert http.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
 
 
 def test_a_forged_client_id_cannot_forge_log_lines(http, scopes, caplog):

@@ -517,7 +517,7 @@ def test_token_view_marks_secrets_sensitive(rf):
 
 def test_a_warm_token_request_makes_no_query(http, oauth_client, django_assert_num_queries):
     client, secret = oauth_client
-    token_request(http, client.client_id, secret)  # reads the keys and the client
+    assert token_request(http, client.client_id, secret).status_code == 200  # reads both
     with django_assert_num_queries(0):
         assert token_request(http, client.client_id, secret).status_code == 200
 
@@ -525,7 +525,7 @@ def test_a_warm_token_request_makes_no_query(http, oauth_client, django_assert_n
 def test_a_client_read_takes_one_query(http, oauth_client, frozen_clock,
                                        django_assert_num_queries):
     client, secret = oauth_client
-    token_request(http, client.client_id, secret)
+    assert token_request(http, client.client_id, secret).status_code == 200
     frozen_clock.advance(5)  # the cached client and active key are due to be re-read
     with django_assert_num_queries(2):  # the client, and which key is active
         assert token_request(http, client.client_id, secret).status_code == 200
@@ -569,3 +569,15 @@ def test_changes_made_here_apply_at_once(http, oauth_client, scopes):
     project.save()
     client.delete()
     assert token_request(http, client.client_id, secret).status_code == 401
+
+
+# A bound on the requested scopes (RFC 6749 §3.3 sets none; every name costs work and bytes)
+
+
+@pytest.mark.parametrize("count", [65, 2500])
+def test_too_many_scope_names_are_refused(http, oauth_client, count):
+    client, secret = oauth_client
+    requested = " ".join(f"s{i}" for i in range(count))
+    body = assert_error(token_request(http, client.client_id, secret, scope=requested), 400,
+                        "invalid_scope")
+    assert "more than 64 scopes" in body["error_description"]
