@@ -61,6 +61,42 @@ def test_record_reads_a_client_in_one_query(oauth_client, django_assert_num_quer
     assert Client.objects.record("unknown") is None
 
 
+def test_records_read_many_clients_in_one_query(make_client, django_assert_num_queries):
+    made = [make_client(scope_names=("address",) * (i % 2))[0] for i in range(5)]
+    with django_assert_num_queries(1):
+        records = Client.objects.records([c.client_id for c in made] + ["unknown"])
+    assert set(records) == {c.client_id for c in made}
+    assert [records[c.client_id].scopes for c in made] == [(), ("address",)] * 2 + [()]
+
+
+def test_a_record_checks_the_previous_secret_without_the_database(
+        oauth_client, frozen_clock, django_assert_num_queries):
+    client, old = oauth_client
+    new = client.regenerate_secret(grace_seconds=60)
+    record = Client.objects.record(client.client_id)
+    with django_assert_num_queries(0):
+        assert record.check_secret(new) == (True, False)
+        assert record.check_secret(old) == (True, False)
+        assert record.check_secret("wrong") == (False, False)
+        frozen_clock.advance(60)
+        assert record.check_secret(old) == (False, False)
+        assert record.check_secret(new) == (True, False)
+    assert "secret" not in repr(record) and old not in repr(record)
+
+
+def test_issue_credentials_saves_a_new_client_once(scopes):
+    client = Client(name="Acme")
+    secret = client.issue_credentials(["address", scopes["phone"]])
+    assert client.pk is not None and client.project.name == "Acme"
+    assert credentials.check_secret(secret, client.secret_hash)[0]
+    assert sorted(client.scopes.values_list("name", flat=True)) == ["address", "phone"]
+    with pytest.raises(ValueError, match="regenerate"):
+        client.issue_credentials()
+    with pytest.raises(UnknownScopes):
+        Client(name="Other").issue_credentials(["nope"])
+    assert Client.objects.count() == 1 and Project.objects.count() == 1
+
+
 def test_record_of_a_client_without_scopes(make_client):
     client, _ = make_client(scope_names=())
     record = Client.objects.record(client.client_id)

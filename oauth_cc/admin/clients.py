@@ -220,17 +220,9 @@ class ClientAdmin(ClientAdminBase):
         if change:
             super().save_model(request, obj, form, change)
             return
-        client, secret = Client.objects.create_client(
-            obj.name, project=obj.project if obj.project_id is not None else None,
-            scopes=[scope.name for scope in form.cleaned_data["scopes"]],
-            is_active=obj.is_active,
-        )
-        # The admin goes on with ``obj`` (related objects, log entry, response): make it the
-        # row the manager created.
-        for field in Client._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(client, field.attname))
-        obj._state.adding = False
-        obj._state.db = client._state.db
+        # The form's client, saved with its generated id and secret (and a new project when
+        # none was chosen); the admin goes on with it for the log entry and the response.
+        secret = obj.issue_credentials(form.cleaned_data["scopes"])
         setattr(request, _SHOWN_ONCE_ATTR, ShownOnce(secret))
 
     def response_add(self, request: HttpRequest, obj: Client,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, Self
 
 from django.core.exceptions import ValidationError
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -71,39 +71,44 @@ class Project(models.Model):
 
 @dataclass(frozen=True)
 class ClientRecord:
-    """What the token endpoint needs of a client, read in one query."""
+    """What a worker keeps of a client: all the token endpoint and verification need of it.
+
+    A value, read in one query (``ClientManager.records``) and cached per worker
+    (``state.clients``); checking a secret against it asks nothing of the database.
+    """
 
     pk: int
     client_id: str
     project_id: int
     secret_hash: str
-    has_previous_secret: bool
+    #: The secret before the last regeneration, and when it stops working (epoch seconds).
+    previous_secret_hash: str
+    previous_secret_expires_at: float | None
     is_active: bool
     project_is_active: bool
     scopes: tuple[str, ...]
 
     @sensitive_variables("secret")
-    def check_secret(self, secret: str) -> tuple[bool, bool]:
-        """``(matches, needs_rehash)`` for ``secret``, honouring the rotation grace period.
-
-        The previous secret is read (a second query) only when the current one did not match.
-        """
+    def check_secret(self, secret: str, now: float | None = None) -> tuple[bool, bool]:
+        """``(matches, needs_rehash)`` for ``secret``, honouring the rotation grace period:
+        the previous secret matches until ``previous_secret_expires_at``."""
         matches, rehash = credentials.check_secret(secret, self.secret_hash)
-        if matches or not self.has_previous_secret:
+        if matches or not self.previous_secret_hash or self.previous_secret_expires_at is None:
             return matches, rehash
-        previous = Client.objects.filter(pk=self.pk).values_list(
-            "previous_secret_hash", "previous_secret_expires_at").first()
-        if previous and previous[1] and clock.now_datetime() < previous[1]:
-            return credentials.check_secret(secret, previous[0])[0], False
-        return False, False
+        if (clock.now() if now is None else now) >= self.previous_secret_expires_at:
+            return False, False
+        return credentials.check_secret(secret, self.previous_secret_hash)[0], False
 
     def __repr__(self) -> str:
         return f"<ClientRecord {self.client_id}>"
 
 
-class ClientManager(models.Manager["Client"]):
-    _record_sql: ClassVar[dict[str, str]] = {}
+_RECORD_FIELDS = ("pk", "client_id", "project_id", "secret_hash", "previous_secret_hash",
+                  "previous_secret_expires_at", "is_active", "project__is_active",
+                  "scopes__name")
 
+
+class ClientManager(models.Manager["Client"]):
     @sensitive_variables("secret")
     def create_client(self, name: str, *, project: Project | None = None,
                       scopes: Iterable[str] = (), is_active: bool = True) -> tuple[Client, str]:
@@ -112,49 +117,32 @@ class ClientManager(models.Manager["Client"]):
         Without ``project`` a project named ``name`` is created. Raises ``UnknownScopes`` if a
         scope name does not exist; nothing is created then.
         """
-        wanted = set(scopes)
-        found = list(Scope.objects.filter(name__in=wanted))
-        missing = wanted - {s.name for s in found}
-        if missing:
-            raise UnknownScopes(missing)
-        secret = credentials.generate_client_secret()
-        with transaction.atomic():
-            if project is None:
-                project = Project.objects.create(name=name)
-            client = self.create(
-                name=name, project=project, is_active=is_active,
-                client_id=credentials.generate_client_id(),
-                secret_hash=credentials.hash_secret(secret),
-            )
-            client.scopes.set(found)
-        client._loaded_is_active = client.is_active
-        audit.emit(audit.client_created, "client_created", client_id=client.client_id,
-                   project_id=client.project_id, name=client.name)
+        client = self.model(name=name, project=project, is_active=is_active)
+        secret = client.issue_credentials(scopes)
         return client, secret
 
     def record(self, client_id: str) -> ClientRecord | None:
-        """The ``ClientRecord`` for ``client_id`` in one query (a LEFT JOIN over its scopes).
+        """The ``ClientRecord`` for ``client_id`` (one query), or None if there is none."""
+        return self.records([client_id]).get(client_id)
 
-        This is the token endpoint's only query. Compiling it through the ORM would cost
-        about as much as running it, so its SQL is compiled once per database and reused.
-        """
-        connection = connections[self.db]
-        sql = self._record_sql.get(connection.alias)
-        if sql is None:
-            sql, params = self.filter(client_id="?").order_by().values_list(
-                "pk", "client_id", "project_id", "secret_hash", "previous_secret_hash",
-                "is_active", "project__is_active", "scopes__name",
-            ).query.sql_with_params()
-            assert params == ("?",), params
-            self._record_sql[connection.alias] = sql
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [client_id])
-            rows = cursor.fetchall()
-        if not rows:
-            return None
-        pk, found_id, project_id, secret_hash, previous, active, project_active, _ = rows[0]
-        return ClientRecord(pk, found_id, project_id, secret_hash, bool(previous), bool(active),
-                            bool(project_active), tuple(sorted(r[7] for r in rows if r[7])))
+    def records(self, client_ids: Iterable[str]) -> dict[str, ClientRecord]:
+        """The ``ClientRecord`` of each of ``client_ids`` that exists, in one query (a LEFT
+        JOIN over the scopes, one row per client and scope)."""
+        rows = self.filter(client_id__in=list(client_ids)).order_by().values_list(
+            *_RECORD_FIELDS)
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            found.setdefault(row[1], []).append(row)
+        records = {}
+        for client_id, client_rows in found.items():
+            (pk, _, project_id, secret_hash, previous, previous_until, active, project_active,
+             _) = client_rows[0]
+            records[client_id] = ClientRecord(
+                pk, client_id, project_id, secret_hash, previous,
+                previous_until.timestamp() if previous_until is not None else None,
+                bool(active), bool(project_active),
+                tuple(sorted(row[-1] for row in client_rows if row[-1])))
+        return records
 
 
 class Client(models.Model):
@@ -196,6 +184,36 @@ class Client(models.Model):
         # What was loaded, so saving a change of is_active can be audited (signals.py).
         instance._loaded_is_active = instance.__dict__.get("is_active")
         return instance
+
+    @sensitive_variables("secret")
+    def issue_credentials(self, scopes: Iterable[str | Scope] = ()) -> str:
+        """Save this new client with a fresh id and secret; return the secret in plain text
+        (the only time it exists).
+
+        The one way a client comes to be: the manager, the admin, the commands and the portal
+        all call it. Without a project, one named after the client is created. Raises
+        ``UnknownScopes`` if a scope name does not exist; nothing is saved then.
+        """
+        names = {scope.name if isinstance(scope, Scope) else scope for scope in scopes}
+        found = list(Scope.objects.filter(name__in=names))
+        missing = names - {scope.name for scope in found}
+        if missing:
+            raise UnknownScopes(missing)
+        if not self._state.adding:
+            raise ValueError("issue_credentials() is for a new client; an existing one "
+                             "regenerates its secret.")
+        secret = credentials.generate_client_secret()
+        with transaction.atomic():
+            if self.project_id is None:
+                self.project = Project.objects.create(name=self.name)
+            self.client_id = credentials.generate_client_id()
+            self.secret_hash = credentials.hash_secret(secret)
+            self.save()
+            self.scopes.set(found)
+        self._loaded_is_active = self.is_active
+        audit.emit(audit.client_created, "client_created", client_id=self.client_id,
+                   project_id=self.project_id, name=self.name)
+        return secret
 
     @sensitive_variables("secret")
     def regenerate_secret(self, grace_seconds: int | None = None) -> str:
