@@ -90,10 +90,10 @@ class _ScopeOperators:
     # DRF's AND already gives the first refusal as the answer; what matters is that the
     # holder it returns keeps these operators, so ``(a & b) | c`` still tries ``c``.
     def __and__(self, other: Any) -> Any:
-        return _ScopeOperandHolder(AND, cast(Any, self), other)
+        return _ScopeOperandHolder(cast(Any, AND), cast(Any, self), other)
 
     def __rand__(self, other: Any) -> Any:
-        return _ScopeOperandHolder(AND, other, cast(Any, self))
+        return _ScopeOperandHolder(cast(Any, AND), other, cast(Any, self))
 
     def __invert__(self) -> Any:
         return _ScopeSingleOperandHolder(cast(Any, _Not), cast(Any, self))

@@ -47,10 +47,12 @@ if TYPE_CHECKING:  # the admin and form classes are generic in django-stubs only
     ClientInlineBase = admin.TabularInline[Client, Project]
     ProjectAdminBase = admin.ModelAdmin[Project]
     ScopeAdminBase = admin.ModelAdmin[Scope]
+    ScopeChoiceFieldBase = forms.ModelMultipleChoiceField[Scope]
 else:
     ClientFormBase = forms.ModelForm
     ClientAdminBase = ProjectAdminBase = ScopeAdminBase = admin.ModelAdmin
     ClientInlineBase = admin.TabularInline
+    ScopeChoiceFieldBase = forms.ModelMultipleChoiceField
 
 
 def lookup_reveals(lookup: str, hidden_fields: tuple[str, ...]) -> bool:
@@ -103,7 +105,7 @@ def _previous_valid_until(client: Client) -> datetime | None:
     return expires if expires is not None and expires > clock.now_datetime() else None
 
 
-class ScopeChoiceField(forms.ModelMultipleChoiceField):
+class ScopeChoiceField(ScopeChoiceFieldBase):
     """The scope checkboxes; a permission of the client (``introspection``) is labelled as one,
     since it is never granted in a token."""
 
@@ -173,7 +175,7 @@ class ClientAdmin(ClientAdminBase):
         return super().get_queryset(request).prefetch_related("scopes")
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest,
-                                 **kwargs: Any) -> forms.ModelMultipleChoiceField | None:
+                                 **kwargs: Any) -> forms.ModelMultipleChoiceField[Any] | None:
         if db_field.name == "scopes":
             kwargs["form_class"] = ScopeChoiceField
         return super().formfield_for_manytomany(db_field, request, **kwargs)
