@@ -146,7 +146,7 @@ def token_parts(client: Any, secret: str) -> dict[str, float]:
             credentials, "127.0.0.1"),
         "  Client.objects.record (the one query)": lambda: Client.objects.record(
             client.client_id),
-        "  throttle.check (4 cache keys)": lambda: throttle.check(client.client_id,
+        "  throttle.check (3 cache operations)": lambda: throttle.check(client.client_id,
                                                                   "127.0.0.1"),
         "audit.emit token_issued (signal + INFO log line)": lambda: audit.emit(
             audit.token_issued, "token_issued", client_id=client.client_id,

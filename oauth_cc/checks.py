@@ -5,9 +5,10 @@ E003 unknown key             E004 a lifetime setting out of range
 E005 SIGNING_ALGORITHM       E006 KEY_SIZE
 E007 ALLOWED_ALGORITHMS      E008 a seconds setting negative or not a number
 E009 AUDIENCE                E010 JWKS_URL
-E011 key material settings   E012 TRUSTED_PROXIES, AUTH_FAILURES_PER_* not counts
+E011 key material settings   E012 TRUSTED_PROXIES, AUTH_FAILURES_PER_CLIENT/ADDRESS not counts
 E013 ERROR_RENDERER not importable / not callable
 E014 REALM not a non-empty string without quotes
+E015 AUTH_FAILURES_PER_CLIENT_TOTAL not 0 or a count above what one address may fail
 W001 ISSUER uses http on a host other than localhost / loopback
 W002 the default cache is process-local and DEBUG is off (brute-force counts not shared)
 """
@@ -143,8 +144,28 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
         if not _is_int(value) or value < 0:
             errors.append(Error(f"OAUTH_CC['{name}'] must be an integer, 0 or more.",
                                 id="oauth_cc.E012"))
+    errors.extend(check_failure_total())
     errors.extend(check_cache())
     return errors
+
+
+def check_failure_total() -> list[CheckMessage]:
+    """E015: the per-client total must exceed what one address may fail for that client, or
+    one address alone could lock the client out everywhere (the contract forbids that)."""
+    s = oauth_cc_settings
+    total = s.AUTH_FAILURES_PER_CLIENT_TOTAL
+    per_address = [v for v in (s.AUTH_FAILURES_PER_CLIENT, s.AUTH_FAILURES_PER_ADDRESS)
+                   if _is_int(v) and v > 0]
+    if not _is_int(total) or total < 0:
+        problem = "must be an integer, 0 or more"
+    elif total and per_address and total <= min(per_address):
+        problem = (f"must be 0 (off) or more than the {min(per_address)} failures one address "
+                   f"may make")
+    else:
+        return []
+    return [Error(f"OAUTH_CC['AUTH_FAILURES_PER_CLIENT_TOTAL'] {problem}.",
+                  hint="Past it a client id is refused from every address; the default is "
+                       "1000.", id="oauth_cc.E015")]
 
 
 PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",

@@ -153,28 +153,28 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
     (RFC 6749 §2.2), ours are 144 random bits, and failures are throttled, so that difference
     tells an attacker nothing useful. Every failure is counted and goes to the audit trail.
     """
-    throttle.check(creds.client_id, address)
-    record = client_records.get(creds.client_id) if could_be_client_id(creds.client_id) \
-        else None
-    failure = None
-    if record is None:
-        credentials.burn_hash_time(creds.secret)
-        failure = ("unknown_client", "Unknown client or wrong secret.")
-    else:
-        matches, needs_rehash = record.check_secret(creds.secret)
-        if not matches:
-            failure = ("wrong_secret", "Unknown client or wrong secret.")
-        elif not record.is_active:
-            failure = ("client_disabled", "This client is disabled.")
-        elif not record.project_is_active:
-            failure = ("project_disabled",
-                       "OAuth2 client credentials are not enabled for this client's project.")
-        elif needs_rehash:
-            Client.objects.filter(pk=record.pk, secret_hash=record.secret_hash).update(
-                secret_hash=credentials.hash_secret(creds.secret))
-            client_records.forget(record.client_id)
+    with throttle.attempt(creds.client_id, address) as attempt:
+        record = client_records.get(creds.client_id) if could_be_client_id(creds.client_id) \
+            else None
+        failure = None
+        if record is None:
+            credentials.burn_hash_time(creds.secret)
+            failure = ("unknown_client", "Unknown client or wrong secret.")
+        else:
+            matches, needs_rehash = record.check_secret(creds.secret)
+            if not matches:
+                failure = ("wrong_secret", "Unknown client or wrong secret.")
+            elif not record.is_active:
+                failure = ("client_disabled", "This client is disabled.")
+            elif not record.project_is_active:
+                failure = ("project_disabled", "OAuth2 client credentials are not enabled "
+                                               "for this client's project.")
+            elif needs_rehash:
+                Client.objects.filter(pk=record.pk, secret_hash=record.secret_hash).update(
+                    secret_hash=credentials.hash_secret(creds.secret))
+                client_records.forget(record.client_id)
+        attempt.failed = failure is not None
     if failure is not None:
-        throttle.record_failure(creds.client_id, address)
         audit.emit(audit.client_authentication_failed, "client_authentication_failed",
                    client_id=creds.client_id[:64], remote_addr=address, reason=failure[0],
                    endpoint=endpoint)

@@ -52,10 +52,14 @@ DEFAULTS: dict[str, Any] = {
     "ERROR_RENDERER": "oauth_cc.errors.rfc6750",
     # How long a worker may act on cached client state and revocations, in seconds.
     "STATE_TTL_SECONDS": 5,
-    # Brute-force protection of client authentication (RFC 6749 §2.3.1).
+    # Brute-force protection of client authentication (RFC 6749 §2.3.1): failures allowed
+    # per window of one client id from one address, from one address, and of one client id
+    # from all addresses together (past that, the client id is refused from everywhere until
+    # the window passes). 0 turns a limit off. IPv6 addresses count per /64.
     "AUTH_FAILURE_WINDOW_SECONDS": 300,
     "AUTH_FAILURES_PER_CLIENT": 10,
     "AUTH_FAILURES_PER_ADDRESS": 100,
+    "AUTH_FAILURES_PER_CLIENT_TOTAL": 1000,
     # How many X-Forwarded-For hops to trust for the client address; 0 uses REMOTE_ADDR.
     "TRUSTED_PROXIES": 0,
     # How long the previous secret stays valid after it is regenerated, in seconds.

@@ -1,10 +1,28 @@
 """Brute-force protection of client authentication (RFC 6749 §2.3.1), in Django's cache.
 
-Failures are counted per (client id, address) and per address for
-``AUTH_FAILURE_WINDOW_SECONDS`` from the first failure. Past ``AUTH_FAILURES_PER_CLIENT`` or
-``AUTH_FAILURES_PER_ADDRESS`` the next attempt from there is refused with 429 before its
-secret is checked, until the window passes. The same client from another address is not
-affected, so an attacker cannot lock a client out everywhere.
+Three limits, each counted over ``AUTH_FAILURE_WINDOW_SECONDS`` from its window's first failure
+(0 turns a limit off):
+
+- ``AUTH_FAILURES_PER_CLIENT``: failures of one client id from one address;
+- ``AUTH_FAILURES_PER_ADDRESS``: failures from one address, whatever the client id;
+- ``AUTH_FAILURES_PER_CLIENT_TOTAL``: failures of one client id from all addresses together,
+  so that many addresses cannot share one client's budget. Past it the client id is refused
+  from every address until the window passes: an attacker with enough addresses can lock a
+  client out for a window. That is the accepted price, kept small by a high limit (1000) and
+  by system check E015, which keeps the total above what one address may fail on its own.
+
+Past a limit, attempts are refused with 429 before their secret is checked. The same client
+from another address is not affected by the first two limits.
+
+The first limit is exact however many attempts arrive at once: an attempt takes a slot in it
+(one atomic ``incr`` on Redis, Memcached or the local-memory cache) before its secret is
+checked and decides on the count that ``incr`` returns; a failure keeps its slot, a success
+gives it back. So at most ``AUTH_FAILURES_PER_CLIENT`` guesses at one client's secret are
+checked per window from one address. The two volume limits are read before and counted after
+the check, so attempts already under way when one fills may still be checked: they bound how
+much guessing one address, or all addresses at one client, can do, and do not need to be
+exact. That keeps a successful request at three cache operations (an ``incr`` and a ``decr``
+of its own counter, one ``get_many`` of the other two).
 
 Across processes the counts are only as shared as the cache: use a shared cache (Redis,
 Memcached) when several processes serve the token endpoint (system check W002).
@@ -13,7 +31,13 @@ Memcached) when several processes serve the token endpoint (system check W002).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -22,59 +46,224 @@ from oauth_cc import clock
 from oauth_cc.exceptions import TooManyAttempts
 from oauth_cc.settings import oauth_cc_settings
 
-PREFIX = "oauth_cc:authfail:"
+PREFIX = "oauth_cc:authfail2:"  # 2: the exact limit's counter holds failures and slots
+# The exact limit's counter holds failures * FAILURE + slots taken by attempts being checked,
+# so that one atomic incr both takes a slot and tells the failures so far. The volume limits'
+# counters hold failures.
+FAILURE = 1 << 20
+# While attempts being checked hold every slot of the exact limit (not failures: successes are
+# not refused), wait for one to be given back, up to about 0.6 s in all, then refuse.
+CONTENTION_WAITS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
+# [v6], [v6]:port or v4:port; anything else is parsed as a bare address.
+_HOST_PORT = re.compile(r"\[(?P<v6>[^\]]*)\](?::[0-9]{1,5})?|(?P<v4>[0-9.]+):[0-9]{1,5}")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _parse_address(value: str) -> IPAddress | None:
+    """The IP address in ``value`` (an address, ``v4:port``, ``[v6]`` or ``[v6]:port``), an
+    IPv4-mapped IPv6 address as IPv4 and without an IPv6 zone, or None when there is none.
+
+    IPv4 with leading zeros (``01.2.3.4``, octal to some parsers) is None: ``ipaddress``
+    refuses what different parsers would read as different addresses.
+    """
+    text = value.strip()
+    match = _HOST_PORT.fullmatch(text)
+    if match:
+        text = match.group("v6") if match.group("v6") is not None else match.group("v4")
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        return ip.ipv4_mapped or ipaddress.IPv6Address(int(ip))
+    return ip
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address: ``REMOTE_ADDR``, or the ``X-Forwarded-For`` entry appended by the
-    outermost of ``TRUSTED_PROXIES`` trusted proxies."""
+    """The client's address, normalised (``_parse_address``): ``REMOTE_ADDR``, or the
+    ``X-Forwarded-For`` entry appended by the outermost of ``TRUSTED_PROXIES`` trusted proxies.
+
+    A forwarded entry that is no address counts as the nearest proxy's own address: a string
+    an attacker makes up must never be a fresh bucket.
+    """
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    chosen = remote
     hops = int(oauth_cc_settings.TRUSTED_PROXIES)
-    remote = str(request.META.get("REMOTE_ADDR", ""))
-    if hops <= 0:
-        return remote
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [a for a in forwarded if a]
-    return forwarded[-hops] if len(forwarded) >= hops else remote
+    if hops > 0:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            chosen = forwarded[-hops]
+    ip = _parse_address(chosen) or _parse_address(remote)
+    return str(ip) if ip is not None else remote
 
 
-def _keys(client_id: str, address: str) -> tuple[str, str]:
-    digest = hashlib.sha256(f"{client_id}\0{address}".encode()).hexdigest()[:32]
-    return PREFIX + "c:" + digest, PREFIX + "a:" + hashlib.sha256(address.encode()).hexdigest()[:32]
+def _bucket(address: str) -> str:
+    """What an address's failures count against: the address, or its /64 for IPv6, since one
+    host is usually given a whole /64 (RFC 7421) and could rotate through it."""
+    if ":" not in address:
+        return address  # IPv4, as client_address() writes it: nothing to group
+    ip = _parse_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip) if ip is not None else address
+
+
+@dataclass(frozen=True)
+class _Limit:
+    key: str  # the counter; its window's start (a timestamp) is at key + ":start"
+    limit: int
+
+    @property
+    def start_key(self) -> str:
+        return self.key + ":start"
+
+
+def _limits(client_id: str, address: str) -> tuple[_Limit | None, list[_Limit]]:
+    """The exact limit (this client id from this address) and the volume limits that apply;
+    a limit set to 0 is off."""
+    bucket = _bucket(address)
+    settings = oauth_cc_settings
+    exact = _Limit(_key("c", client_id, bucket), int(settings.AUTH_FAILURES_PER_CLIENT))
+    volume = [_Limit(_key("a", bucket), int(settings.AUTH_FAILURES_PER_ADDRESS)),
+              _Limit(_key("t", client_id), int(settings.AUTH_FAILURES_PER_CLIENT_TOTAL))]
+    return (exact if exact.limit > 0 else None), [limit for limit in volume if limit.limit > 0]
+
+
+def _key(kind: str, *parts: str) -> str:
+    return PREFIX + kind + ":" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _split(value: int) -> tuple[int, int]:
+    """``(failures, slots)`` of a counter, rounded to the nearest FAILURE: a slot given back
+    after its window was replaced can leave the slots at -1, which must not read as a
+    failure less and FAILURE - 1 slots."""
+    failures, slots = divmod(value + FAILURE // 2, FAILURE)
+    return failures, slots - FAILURE // 2
+
+
+@dataclass
+class Attempt:
+    """An authentication attempt holding slots; set ``failed`` if its credentials were wrong."""
+
+    failed: bool = False
+
+
+@contextmanager
+def attempt(client_id: str, address: str) -> Iterator[Attempt]:
+    """Let one check of ``client_id``'s credentials from ``address`` go ahead, or refuse it.
+
+    Raises ``TooManyAttempts`` (before anything is checked) when a limit's failures fill it,
+    or when attempts being checked still hold every slot of the exact limit after a short
+    wait. On leaving the block a failure (``failed`` set) is counted in every limit; a success,
+    or an error that left the credentials unchecked, costs nothing.
+    """
+    window = float(oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS)
+    outcome = Attempt()
+    if window <= 0:
+        yield outcome
+        return
+    exact, volume = _limits(client_id, address)
+    _check_volume(volume, window)
+    held = exact is not None and _take_slot(exact, window)
+    try:
+        yield outcome
+    finally:
+        if outcome.failed:
+            _fail(exact if held else None, volume, window)
+        elif held:
+            assert exact is not None
+            _give_back(exact)
 
 
 def check(client_id: str, address: str) -> None:
-    """Raise ``TooManyAttempts`` if this client id or this address is blocked right now.
+    """Raise ``TooManyAttempts`` if an attempt would be refused now; counts nothing."""
+    with attempt(client_id, address):
+        pass
 
-    One cache read of the two failure counts; the window's start is read only for a count
-    that has reached its limit (a blocked attempt is the rare case).
-    """
-    limits = {key: limit for key, limit in zip(
-        _keys(client_id, address), (int(oauth_cc_settings.AUTH_FAILURES_PER_CLIENT),
-                                    int(oauth_cc_settings.AUTH_FAILURES_PER_ADDRESS)),
-        strict=True) if limit > 0}
-    counts = cache.get_many([f"{key}:count" for key in limits])
-    window = float(oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS)
+
+def _check_volume(limits: list[_Limit], window: float) -> None:
+    """Raise ``TooManyAttempts`` if the failures of one of these limits fill it (one read)."""
+    if not limits:
+        return
+    counts = cache.get_many([limit.key for limit in limits])
+    for limit in limits:
+        if int(counts.get(limit.key, 0)) >= limit.limit:
+            _refuse_if_open(limit, window)
+
+
+def _refuse_if_open(limit: _Limit, window: float) -> None:
+    """``limit`` is full: raise ``TooManyAttempts`` unless its window is over by our clock
+    (the cache's may differ, or a test froze ours), in which case its failures are dropped."""
     now = clock.now()
-    for key, limit in limits.items():
-        if int(counts.get(f"{key}:count", 0)) < limit:
-            continue
-        start = cache.get(f"{key}:start")
-        if start is not None and now < start + window:
-            raise TooManyAttempts(math.ceil(start + window - now))
+    start = cache.get(limit.start_key)
+    if start is None:
+        # Failures whose start is not written yet, or was evicted: the window runs from now,
+        # and so does the counter's expiry.
+        start = now
+        cache.set(limit.start_key, now, _timeout(window))
+        cache.touch(limit.key, _timeout(window))
+    elif now >= start + window:
+        cache.delete(limit.key)
+        return
+    raise TooManyAttempts(math.ceil(start + window - now))
 
 
-def record_failure(client_id: str, address: str) -> None:
-    """Count one failed authentication of ``client_id`` from ``address``."""
-    window = float(oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS)
-    timeout = math.ceil(window) + 1
+def _take_slot(limit: _Limit, window: float) -> bool:
+    """Take a slot in the exact limit, waiting briefly while attempts being checked hold them
+    all (successes are not refused for being many at once). Returns True once taken; raises
+    ``TooManyAttempts`` when failures fill the limit, or the wait is over."""
+    for wait in (*CONTENTION_WAITS, None):
+        failures, slots = _split(_incr_or_open(limit, window))
+        if failures + max(slots, 1) <= limit.limit:
+            return True
+        _give_back(limit)
+        if failures >= limit.limit:
+            _refuse_if_open(limit, window)
+            return _take_slot(limit, window)  # the window was over: its failures are gone
+        if wait is None:
+            raise TooManyAttempts(1, "Too many client authentications at once. Try again.")
+        time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _incr_or_open(limit: _Limit, window: float) -> int:
+    """Add one slot to ``limit``'s counter, opening a window if none is open."""
+    try:
+        return cache.incr(limit.key)
+    except ValueError:  # none open (incr never creates one): open it, unless another just did
+        if cache.add(limit.key, 1, _timeout(window)):
+            return 1
+        return cache.incr(limit.key)
+
+
+def _fail(exact: _Limit | None, volume: list[_Limit], window: float) -> None:
+    """Count a failure: the exact limit's slot becomes one, the volume limits each add one.
+    The first failure of a window starts it: its counter lives a whole window from now."""
     now = clock.now()
-    for key in _keys(client_id, address):
-        start = cache.get(f"{key}:start")
-        if start is None or now >= start + window:
-            # A new window. Two processes starting one at once may each count from 1:
-            # the limit is then reached one failure later, never bypassed.
-            cache.set_many({f"{key}:start": now, f"{key}:count": 0}, timeout)
+    counted: list[tuple[_Limit, int]] = []
+    if exact is not None:
+        with suppress(ValueError):  # the window closed meanwhile: the failure goes uncounted
+            counted.append((exact, _split(cache.incr(exact.key, FAILURE - 1))[0]))
+    for limit in volume:
         try:
-            cache.incr(f"{key}:count")
-        except ValueError:  # evicted meanwhile
-            cache.set(f"{key}:count", 1, timeout)
+            counted.append((limit, cache.incr(limit.key)))
+        except ValueError:
+            counted.append((limit, 1 if cache.add(limit.key, 1, _timeout(window))
+                            else cache.incr(limit.key)))
+    for limit, failures in counted:
+        if failures == 1:
+            cache.set(limit.start_key, now, _timeout(window))
+            cache.touch(limit.key, _timeout(window))
+
+
+def _give_back(limit: _Limit) -> None:
+    # Django's Redis incr checks that the key exists, then increments: if it expires in
+    # between, the counter comes back without expiry until a failure gives it one.
+    with suppress(ValueError):  # the window closed meanwhile: nothing to give back
+        cache.decr(limit.key)
+
+
+def _timeout(window: float) -> int:
+    return max(1, math.ceil(window))

@@ -85,6 +85,12 @@ def test_missing_oauth_cc_setting(settings):
     ({"SECRET_HASH_KEYS": [b"x" * 40]}, "oauth_cc.E011"),
     ({"TRUSTED_PROXIES": -1}, "oauth_cc.E012"),
     ({"AUTH_FAILURES_PER_CLIENT": 2.5}, "oauth_cc.E012"),
+    ({"AUTH_FAILURES_PER_CLIENT_TOTAL": -1}, "oauth_cc.E015"),
+    ({"AUTH_FAILURES_PER_CLIENT_TOTAL": 2.5}, "oauth_cc.E015"),
+    ({"AUTH_FAILURES_PER_CLIENT_TOTAL": None}, "oauth_cc.E015"),
+    # At most what one address may fail: that address alone could block the client everywhere.
+    ({"AUTH_FAILURES_PER_CLIENT_TOTAL": 10}, "oauth_cc.E015"),
+    ({"AUTH_FAILURES_PER_CLIENT": 0, "AUTH_FAILURES_PER_CLIENT_TOTAL": 100}, "oauth_cc.E015"),
     ({"ERROR_RENDERER": "no.such.module.render"}, "oauth_cc.E013"),
     ({"ERROR_RENDERER": "oauth_cc.errors.INVALID_TOKEN_CODE"}, "oauth_cc.E013"),
     ({"ERROR_RENDERER": 42}, "oauth_cc.E013"),
@@ -104,6 +110,19 @@ def test_good_issuers(settings, issuer):
     assert ids(ISSUER=issuer) == []
 
 
+@pytest.mark.parametrize("overrides", [
+    {"AUTH_FAILURES_PER_CLIENT_TOTAL": 0},
+    {"AUTH_FAILURES_PER_CLIENT_TOTAL": 11},
+    {"AUTH_FAILURES_PER_CLIENT": 0, "AUTH_FAILURES_PER_CLIENT_TOTAL": 101},
+    # Nothing bounds one address, so no total is too low.
+    {"AUTH_FAILURES_PER_CLIENT": 0, "AUTH_FAILURES_PER_ADDRESS": 0,
+     "AUTH_FAILURES_PER_CLIENT_TOTAL": 5},
+])
+def test_good_failure_totals(settings, overrides):
+    settings.DEBUG = True
+    assert ids(**overrides) == []
+
+
 @override_settings(OAUTH_CC=["not", "a", "dict"], DEBUG=True)
 def test_oauth_cc_must_be_a_dict():
     assert [m.id for m in check_settings()] == ["oauth_cc.E003"]
@@ -114,5 +133,5 @@ def test_check_ids_are_unique_per_problem_and_documented():
 
     documented = set(module.__doc__.split()) if module.__doc__ else set()
     for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008", "E009",
-                     "E010", "E011", "E012", "E013", "E014", "W001", "W002"):
+                     "E010", "E011", "E012", "E013", "E014", "E015", "W001", "W002"):
         assert check_id in documented

@@ -3,8 +3,8 @@ takes them."""
 
 from __future__ import annotations
 
-import http.client
 import json
+import socket
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,17 +32,20 @@ def test_a_body_without_content_length_is_named_as_the_problem(http, oauth_clien
 def test_a_chunked_request_to_a_real_server(live_server, oauth_client):
     client, secret = oauth_client
     address = urlsplit(live_server.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-    try:
-        body = iter([b"grant_type=", b"client_credentials"])
-        connection.request("POST", "/oauth/token", body=body,
-                           headers={"Content-Type": "application/x-www-form-urlencoded",
-                                    "Authorization": basic(client.client_id, secret),
-                                    "Connection": "close"}, encode_chunked=True)
-        response = connection.getresponse()
-        body = json.loads(response.read())
-    finally:
-        connection.close()
-    assert response.status == 400
-    assert body["error"] == "invalid_request"
-    assert "chunked" in body["error_description"]
+    body = b"b\r\ngrant_type=\r\n12\r\nclient_credentials\r\n0\r\n\r\n"
+    request = (f"POST /oauth/token HTTP/1.1\r\nHost: {address.netloc}\r\n"
+               "Content-Type: application/x-www-form-urlencoded\r\n"
+               f"Authorization: {basic(client.client_id, secret)}\r\n"
+               "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode() + body
+    # One write, so the server has read the whole request before it answers and closes: a
+    # chunk still unread then would reset the connection under the answer.
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    body_json = json.loads(payload)
+    assert body_json["error"] == "invalid_request"
+    assert "chunked" in body_json["error_description"]
