@@ -1,13 +1,15 @@
 """Remote mode: verification keys from the issuer's JWK Set at ``JWKS_URL``.
 
-For services that do not share the issuer's database. The set is cached for its
+For services that do not share the issuer's database. ``jwks_fetch`` does the fetching: within
+``JWKS_FETCH_TIMEOUT`` in all, no redirects, at most 1 MiB. The set is cached for its
 ``Cache-Control: max-age`` (bounded to [JWKS_MIN_REFETCH_SECONDS, 1 day]); an unknown ``kid``
-refetches at most once per ``JWKS_MIN_REFETCH_SECONDS``; a failed fetch keeps the last good
-set (and is logged); each fetch has a timeout of ``JWKS_FETCH_TIMEOUT``. While one thread
-refetches, others go on with the keys they have.
+refetches at most once per ``JWKS_MIN_REFETCH_SECONDS``. A failed fetch keeps the last good
+set, and so does one that finds no usable key: an issuer never means to stop every token at
+once, and a broken deployment of it could look just like that. Both are logged.
 
-PyJWT's ``PyJWKClient`` has no Cache-Control lifetimes, refetch limit or serve-stale-on-error,
-so this is a small fetcher on ``urllib`` that hands parsing to PyJWT's ``PyJWK``.
+One thread fetches at a time. Others go on with the keys they have, except those that need the
+answer (no keys yet, or an unknown ``kid``, as after a rotation): they wait for it, for at most
+``JWKS_FETCH_TIMEOUT``.
 
 Remote mode has no database: it cannot see disabled clients or revoked tokens before they
 expire. Use the issuer's introspection endpoint where that matters.
@@ -15,20 +17,16 @@ expire. Use the issuer's introspection endpoint where that matters.
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import math
-import re
 import threading
-import urllib.error
-import urllib.request
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 import jwt
 
 from oauth_cc import clock, process_cache
-from oauth_cc.keys import PRIVATE_JWK_MEMBERS
+from oauth_cc.jwks_fetch import JWKSFetchError, PublicJWK, fetch_jwks
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.verification import VerificationKey
 
@@ -36,126 +34,106 @@ logger = logging.getLogger("oauth_cc")
 
 MAX_DOCUMENT_BYTES = 1_048_576
 MAX_CACHE_SECONDS = 86_400
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
+_ALGORITHMS = jwt.algorithms.get_default_algorithms()
 
 
-class JWKSFetchError(Exception):
-    pass
-
-
-def fetch_jwks(url: str, timeout: float) -> tuple[dict[str, Any], int | None]:
-    """GET the JWK Set at ``url``: ``(document, max_age or None)``. Raises ``JWKSFetchError``."""
-    if not url.lower().startswith(("https://", "http://")):
-        raise JWKSFetchError("JWKS_URL must be an http(s) URL.")
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        url, headers={"Accept": "application/json", "User-Agent": "django-oauth-cc"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body = response.read(MAX_DOCUMENT_BYTES + 1)
-            cache_control = response.headers.get("Cache-Control", "")
-    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as e:
-        # HTTPException: a bad status line, a truncated body, an over-long header line.
-        raise JWKSFetchError(f"Fetching {url} failed: {e!r}") from e
-    if len(body) > MAX_DOCUMENT_BYTES:
-        raise JWKSFetchError(f"The JWK Set at {url} is too large.")
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as e:
-        raise JWKSFetchError(f"The JWK Set at {url} is not JSON.") from e
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise JWKSFetchError(f"The document at {url} is not a JWK Set.")
-    match = _MAX_AGE.search(cache_control)
-    no_cache = "no-store" in cache_control.lower() or "no-cache" in cache_control.lower()
-    if no_cache:
-        return document, 0
-    if match is None:
-        return document, None
-    digits = match.group(1)  # int() refuses more than 4,300 digits: no header gets that far
-    return document, int(digits) if len(digits) <= 9 else MAX_CACHE_SECONDS
-
-
-def parse_jwks(document: dict[str, Any]) -> dict[str, VerificationKey]:
-    """The usable signing keys of a JWK Set, by kid. Keys without ``kid``, with an ``alg`` we
-    do not allow, or not for signatures are skipped: they could never verify our tokens."""
+def usable_keys(jwks: Iterable[PublicJWK]) -> dict[str, VerificationKey]:
+    """The keys that can verify our tokens, by kid: those with a ``kid`` and an ``alg`` from
+    ``ALLOWED_ALGORITHMS`` that fits the key. A token never chooses the algorithm: its key does.
+    """
     allowed = set(oauth_cc_settings.ALLOWED_ALGORITHMS)
     found: dict[str, VerificationKey] = {}
-    for jwk in document["keys"]:
-        if not isinstance(jwk, dict):
+    for jwk in jwks:
+        if jwk.kid is None or jwk.alg is None or jwk.alg not in allowed:
             continue
-        kid, alg = jwk.get("kid"), jwk.get("alg")
-        if (not isinstance(kid, str) or not isinstance(alg, str) or alg not in allowed
-                or jwk.get("use", "sig") != "sig"):
-            continue
-        if PRIVATE_JWK_MEMBERS & jwk.keys():
-            continue  # a private or symmetric key has no business here
         try:
-            key = jwt.PyJWK(jwk, algorithm=alg).key
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-            logger.warning("Skipping an unusable key %s in the JWK Set.", kid)
+            _ALGORITHMS[jwk.alg].prepare_key(jwk.key)  # e.g. "RS256" on an EC key
+        except (jwt.PyJWTError, TypeError, ValueError):
+            logger.warning("Skipping key %s: it is not a key for %s.", jwk.kid, jwk.alg)
             continue
-        found[kid] = VerificationKey(kid, alg, key)
+        found[jwk.kid] = VerificationKey(jwk.kid, jwk.alg, jwk.key)
     return found
+
+
+@dataclass(frozen=True)
+class _Cache:
+    """What is known of the set at ``url``. Replaced whole, never changed in place, so that a
+    thread reading it without the lock sees one consistent state."""
+
+    url: str | None = None
+    keys: Mapping[str, VerificationKey] = field(default_factory=dict)
+    expires_at: float = -math.inf  # on the monotonic clock, as the next one
+    attempted_at: float = -math.inf  # the last fetch, whether it failed or not
 
 
 class RemoteJWKS:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.clear()
+        self._lock = threading.Lock()  # held by the thread that is fetching
+        self._cache = _Cache()
 
     def clear(self) -> None:
-        self._url: str | None = None
-        self._keys: dict[str, VerificationKey] = {}
-        self._expires_at = -math.inf
-        self._attempted_at = -math.inf
+        self._cache = _Cache()
 
     def verification_key(self, kid: str) -> VerificationKey | None:
         url = str(oauth_cc_settings.JWKS_URL)
-        if url != self._url:
-            with self._lock:
-                if url != self._url:
-                    self.clear()
-                    self._url = url
-        now = clock.monotonic()
-        if now >= self._expires_at:
-            self._refresh(blocking=not self._keys)
-        key = self._keys.get(kid)
-        if key is None and now - self._attempted_at >= oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS:
-            self._refresh(blocking=True)
-            key = self._keys.get(kid)
-        elif key is None and self._lock.locked():
-            # Another thread is fetching (perhaps for this very kid, after a rotation): wait
-            # for its answer rather than refuse a token the issuer has just started to sign.
-            with self._lock:
-                key = self._keys.get(kid)
+        cache = self._cache
+        if cache.url != url:
+            # Nothing known of another URL applies. A fetch for it still under way may store
+            # its answer after this; the next call finds that URL wrong again and drops it.
+            cache = self._cache = _Cache(url)
+        if clock.monotonic() >= cache.expires_at:
+            cache = self._refresh(url, wait=not cache.keys)
+        key = cache.keys.get(kid)
+        if key is None:
+            # After a rotation the issuer signs with a key we may not have fetched yet.
+            key = self._refresh(url, wait=True).keys.get(kid)
         return key
 
-    def _refresh(self, *, blocking: bool) -> None:
-        if not self._lock.acquire(blocking=blocking):
-            return  # another thread is fetching; go on with the keys we have
+    def _refresh(self, url: str, *, wait: bool) -> _Cache:
+        """The cache after a fetch, unless one was made less than JWKS_MIN_REFETCH_SECONDS
+        ago. If another thread is fetching, returns the cache at once, or with ``wait`` when
+        that fetch is over, or after JWKS_FETCH_TIMEOUT (the time a fetch may take), whichever
+        comes first."""
+        timeout = float(oauth_cc_settings.JWKS_FETCH_TIMEOUT)
+        if not (self._lock.acquire(timeout=timeout) if wait else self._lock.acquire(False)):
+            return self._cache_for(url)
         try:
+            cache = self._cache_for(url)
             now = clock.monotonic()
             min_refetch = float(oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS)
-            if now - self._attempted_at < min_refetch and now < self._expires_at:
-                return  # refreshed while we waited
-            self._attempted_at = now
-            url = str(self._url)
-            try:
-                document, max_age = fetch_jwks(url, float(oauth_cc_settings.JWKS_FETCH_TIMEOUT))
-                keys = parse_jwks(document)
-            except JWKSFetchError as e:
-                logger.warning("%s Keeping the %d key(s) fetched before.", e, len(self._keys))
-                self._expires_at = now + min_refetch
-                return
-            except Exception:  # never let a fetch turn API calls into 500s: keep what we have
-                logger.exception("Fetching the JWK Set failed unexpectedly. Keeping the %d "
-                                 "key(s) fetched before.", len(self._keys))
-                self._expires_at = now + min_refetch
-                return
-            lifetime = oauth_cc_settings.JWKS_MAX_AGE if max_age is None else max_age
-            self._keys = keys
-            self._expires_at = now + min(max(lifetime, min_refetch), MAX_CACHE_SECONDS)
+            if now - cache.attempted_at < min_refetch and now < cache.expires_at:
+                return cache  # fetched just now, perhaps while we waited
+            self._cache = self._fetch(cache, now, timeout, min_refetch)
+            return self._cache
         finally:
             self._lock.release()
+
+    def _cache_for(self, url: str) -> _Cache:
+        cache = self._cache
+        return cache if cache.url == url else _Cache(url)
+
+    def _fetch(self, cache: _Cache, now: float, timeout: float, min_refetch: float) -> _Cache:
+        """``cache`` with the set fetched now or, if that fails or has no usable key while
+        ``cache`` has some, with the keys it has for JWKS_MIN_REFETCH_SECONDS more."""
+        url = str(cache.url)
+        kept = replace(cache, attempted_at=now, expires_at=now + min_refetch)
+        try:
+            fetched = fetch_jwks(url, timeout=timeout, max_bytes=MAX_DOCUMENT_BYTES)
+            keys = usable_keys(fetched.keys)
+        except JWKSFetchError as e:
+            logger.warning("%s Keeping the %d key(s) fetched before.", e, len(cache.keys))
+            return kept
+        except Exception:  # never let a fetch turn API calls into 500s: keep what we have
+            logger.exception("Fetching the JWK Set failed unexpectedly. Keeping the %d "
+                             "key(s) fetched before.", len(cache.keys))
+            return kept
+        if not keys and cache.keys:
+            logger.warning("The JWK Set at %s has no usable key. Keeping the %d key(s) "
+                           "fetched before.", url, len(cache.keys))
+            return kept
+        lifetime = oauth_cc_settings.JWKS_MAX_AGE if fetched.max_age is None else fetched.max_age
+        expires_at = now + min(max(lifetime, min_refetch), MAX_CACHE_SECONDS)
+        return _Cache(url, keys, expires_at, now)
 
 
 remote_jwks = RemoteJWKS()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import jwt
 import pytest
 from django.test import override_settings
 
+from oauth_cc import keys
+from oauth_cc import remote_jwks as remote_jwks_module
+from oauth_cc.exceptions import InvalidToken
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import SigningKey
 from oauth_cc.remote_jwks import remote_jwks
@@ -32,6 +37,9 @@ class JWKSServer:
         self.delay = 0.0
         self.hits = 0
         self.raw: bytes | None = None  # written as the whole answer: a broken HTTP response
+        self.dripped = b""  # written after `raw`, a byte per `drip_interval`, for `drip_for` s
+        self.drip_interval, self.drip_for = 0.05, 8.0
+        self.location = ""  # sent as Location: with a 3xx status
         self.fetching = threading.Event()  # set when a fetch has arrived
         server = self
 
@@ -40,9 +48,13 @@ class JWKSServer:
                 server.hits += 1
                 server.fetching.set()
                 time.sleep(server.delay)
-                if server.raw is not None:
-                    self.wfile.write(server.raw)
+                if server.raw is not None or server.dripped:
                     self.close_connection = True
+                    try:
+                        self.wfile.write(server.raw or b"")
+                        server.drip(self.wfile)
+                    except OSError:
+                        pass  # the fetcher gave up and closed the connection
                     return
                 document = server.document
                 body = document if isinstance(document, bytes) else json.dumps(document).encode()
@@ -50,8 +62,11 @@ class JWKSServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Cache-Control", server.cache_control)
                 self.send_header("Content-Length", str(len(body)))
+                if server.location:
+                    self.send_header("Location", server.location)
                 self.end_headers()
-                self.wfile.write(body)
+                with contextlib.suppress(OSError):  # the fetcher stopped reading: too large
+                    self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -63,6 +78,22 @@ class JWKSServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
                                        daemon=True)
         self.thread.start()
+
+    def drip(self, out: Any) -> None:
+        """Each byte well within any socket timeout, the whole far beyond the fetch's."""
+        stop = time.monotonic() + self.drip_for
+        for byte in self.dripped:
+            if time.monotonic() > stop:
+                return
+            time.sleep(self.drip_interval)
+            out.write(bytes([byte]))
+
+    def response_bytes(self) -> bytes:
+        """The whole HTTP answer the server would give for its document."""
+        body = json.dumps(self.document).encode()
+        return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Cache-Control: max-age=300\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)) + body
 
     def publish_issuer_keys(self) -> None:
         self.document = {"keys": [k.jwk() for k in SigningKey.objects.published()]}
@@ -102,7 +133,7 @@ def test_no_database_query_in_remote_mode(http, remote, oauth_client,
                                           django_assert_num_queries):
     client, _ = oauth_client
     token = mint_token(client)
-    http.get("/api/address", headers=bearer(token))
+    assert http.get("/api/address", headers=bearer(token)).status_code == 200
     with django_assert_num_queries(0):
         assert http.get("/api/address", headers=bearer(token)).status_code == 200
 
@@ -219,7 +250,7 @@ def test_next_key_is_known_before_it_signs(remote, oauth_client, frozen_clock):
 
 
 @pytest.mark.parametrize("failure", ["status", "garbage", "nested", "bad-status-line",
-                                     "truncated", "timeout", "down"])
+                                     "truncated", "too-large", "timeout", "down"])
 def test_failed_fetch_keeps_the_last_good_set(remote, oauth_client, frozen_clock, failure,
                                               caplog):
     client, _ = oauth_client
@@ -236,6 +267,8 @@ def test_failed_fetch_keeps_the_last_good_set(remote, oauth_client, frozen_clock
     elif failure == "truncated":
         remote.raw = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                       b"Transfer-Encoding: chunked\r\n\r\n40\r\n{\"keys\": [")
+    elif failure == "too-large":  # valid JSON, but past the 1 MiB bound
+        remote.document = json.dumps(remote.document).encode() + b" " * 1_048_576
     elif failure == "timeout":
         remote.delay = 0.5
     else:
@@ -273,6 +306,185 @@ def test_fetch_timeout_is_short(remote, oauth_client):
     with pytest.raises(Exception, match="unknown key"):
         verify_access_token(mint_token(client))
     assert time.monotonic() - started < 0.9
+
+
+FETCH_TIMEOUT = 0.5
+# How long a request may take when the fetch times out: generous, as two cores are shared.
+BOUND = FETCH_TIMEOUT + 3.0
+
+
+@pytest.fixture
+def slow_remote(jwks_server, frozen_clock):
+    key_ring.signing_key()
+    jwks_server.publish_issuer_keys()
+    with override_settings(OAUTH_CC={"ISSUER": ISSUER, "JWKS_URL": jwks_server.url,
+                                     "JWKS_FETCH_TIMEOUT": FETCH_TIMEOUT}):
+        yield jwks_server
+
+
+def rotate_unseen(server: JWKSServer, client: Any) -> tuple[str, str]:
+    """A token whose key is cached, and one signed after a rotation the cache has not seen."""
+    old = mint_token(client)
+    verify_access_token(old)
+    SigningKey.objects.rotate()
+    SigningKey.objects.rotate()  # the new active key was never published to our cache
+    server.publish_issuer_keys()
+    return old, mint_token(client)
+
+
+class Verifier(threading.Thread):
+    """Verifies a token in its own thread: the outcome and how long it took."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(daemon=True)
+        self.token = token
+        self.outcome: object = None
+        self.took = 0.0
+
+    def run(self) -> None:
+        started = time.monotonic()
+        try:
+            self.outcome = verify_access_token(self.token).client_id
+        except Exception as e:  # the outcome is what the test checks
+            self.outcome = e
+        self.took = time.monotonic() - started
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_dripping_server_holds_no_request_past_the_fetch_timeout(slow_remote, oauth_client,
+                                                                    frozen_clock, part):
+    """A byte at a time, each within the socket timeout: the fetch gives up after
+    JWKS_FETCH_TIMEOUT in all, a request waiting for the same unknown kid with it, and the
+    last good keys stay."""
+    client, _ = oauth_client
+    old, new = rotate_unseen(slow_remote, client)
+    answer = slow_remote.response_bytes()
+    split = 0 if part == "headers" else answer.index(b"\r\n\r\n") + 4
+    slow_remote.raw, slow_remote.dripped = answer[:split], answer[split:]
+    slow_remote.fetching.clear()
+    frozen_clock.advance(30)
+
+    fetcher, waiter = Verifier(new), Verifier(new)
+    fetcher.start()
+    assert slow_remote.fetching.wait(5)
+    waiter.run()  # here, while the fetch is under way
+    fetcher.join(10)
+
+    assert fetcher.took < BOUND
+    assert waiter.took < BOUND
+    assert isinstance(fetcher.outcome, InvalidToken)
+    assert isinstance(waiter.outcome, InvalidToken)
+    assert verify_access_token(old).client_id == client.client_id
+    assert slow_remote.hits == 2  # the first fetch, and the one for the new kid
+
+
+def test_a_request_waits_for_anothers_fetch_no_longer_than_the_fetch_timeout(
+        slow_remote, oauth_client, frozen_clock, monkeypatch):
+    """Even a fetch that overran its bound holds the others no longer than
+    JWKS_FETCH_TIMEOUT: they go on with the keys they have."""
+    client, _ = oauth_client
+    old, new = rotate_unseen(slow_remote, client)
+    release = threading.Event()
+    fetch = remote_jwks_module.fetch_jwks
+
+    def overrunning_fetch(*args: Any, **kwargs: Any) -> Any:
+        slow_remote.fetching.set()
+        release.wait(8)
+        return fetch(*args, **kwargs)
+
+    monkeypatch.setattr(remote_jwks_module, "fetch_jwks", overrunning_fetch)
+    slow_remote.fetching.clear()
+    frozen_clock.advance(30)
+    fetcher, waiter = Verifier(new), Verifier(new)
+    fetcher.start()
+    assert slow_remote.fetching.wait(5)
+    waiter.run()
+    assert waiter.took < BOUND
+    assert isinstance(waiter.outcome, InvalidToken)
+    assert verify_access_token(old).client_id == client.client_id  # a known kid never waits
+    release.set()
+    fetcher.join(10)
+    assert fetcher.outcome == client.client_id  # the fetch itself went on and succeeded
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirects_are_not_followed(remote, oauth_client, frozen_clock, caplog, status):
+    """A redirect could point anywhere: here to another origin serving its own key."""
+    client, _ = oauth_client
+    token = mint_token(client)
+    verify_access_token(token)
+    private_key = keys.generate_private_key("RS256")
+    foreign_jwk = {**keys.public_jwk(private_key.public_key()), "kid": "foreign",
+                   "alg": "RS256", "use": "sig"}
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(claims, private_key, algorithm="RS256",
+                        headers={"typ": "at+jwt", "kid": "foreign"})
+    elsewhere = JWKSServer()
+    try:
+        elsewhere.document = {"keys": [foreign_jwk]}
+        remote.status, remote.location = status, elsewhere.url
+        frozen_clock.advance(300)  # the cached set has expired
+        with caplog.at_level(logging.WARNING, logger="oauth_cc"):
+            assert verify_access_token(token).client_id == client.client_id
+            frozen_clock.advance(30)
+            with pytest.raises(InvalidToken, match="unknown key"):
+                verify_access_token(forged)
+        assert elsewhere.hits == 0
+        assert remote.hits == 3
+        assert f"HTTP {status}" in caplog.text
+        assert "redirects are not followed" in caplog.text
+        assert "Keeping the 2 key(s)" in caplog.text
+    finally:
+        elsewhere.close()
+
+
+def _no_keys(document: dict) -> dict:
+    return {"keys": []}
+
+
+def _only_hmac(document: dict) -> dict:
+    return {"keys": [{**key, "alg": "HS256"} for key in document["keys"]]}
+
+
+def _only_private(document: dict) -> dict:
+    return {"keys": [{**key, "d": "c2VjcmV0"} for key in document["keys"]]}
+
+
+def _only_encryption(document: dict) -> dict:
+    return {"keys": [{**key, "use": "enc"} for key in document["keys"]]}
+
+
+@pytest.mark.parametrize("empty", [_no_keys, _only_hmac, _only_private, _only_encryption])
+def test_an_empty_key_set_never_replaces_good_keys(remote, oauth_client, frozen_clock, caplog,
+                                                   empty):
+    client, _ = oauth_client
+    token = mint_token(client)
+    verify_access_token(token)
+    good = remote.document
+    remote.document = empty(good)
+    frozen_clock.advance(300)  # the cached set has expired
+    with caplog.at_level(logging.WARNING, logger="oauth_cc"):
+        assert verify_access_token(token).client_id == client.client_id
+    assert "no usable key" in caplog.text
+    assert "Keeping the 2 key(s)" in caplog.text
+    frozen_clock.advance(29)
+    verify_access_token(token)
+    assert remote.hits == 2  # an empty answer counts as a failed fetch: retried after 30 s
+    remote.document = good
+    frozen_clock.advance(1)
+    assert verify_access_token(token).client_id == client.client_id
+    assert remote.hits == 3
+
+
+def test_a_first_fetch_that_is_empty_simply_has_no_keys(remote, oauth_client, frozen_clock):
+    client, _ = oauth_client
+    token = mint_token(client)
+    good, remote.document = remote.document, {"keys": []}
+    with pytest.raises(InvalidToken, match="unknown key"):
+        verify_access_token(token)
+    remote.document = good
+    frozen_clock.advance(30)
+    assert verify_access_token(token).client_id == client.client_id
 
 
 def test_remote_jwks_against_the_issuers_own_endpoint(live_server, oauth_client):
