@@ -71,10 +71,9 @@ def call(view: Callable, authorization: str | None = None):
     return view(APIRequestFactory().get("/x", **headers))
 
 
-@pytest.fixture(scope="module")
-def tokens(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        return {scopes: mint_token(scopes=sorted(scopes) or ["unrelated"]) for scopes in SCOPE_SETS}
+@pytest.fixture
+def tokens(db):
+    return {scopes: mint_token(scopes=sorted(scopes) or ["unrelated"]) for scopes in SCOPE_SETS}
 
 
 @pytest.mark.parametrize(("name", "permission", "admits", "anonymous"), COMPOSITIONS,
