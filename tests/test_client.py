@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import datetime
+import http.client
+import ipaddress
 import itertools
 import json
 import logging
+import math
 import os
 import socket
 import ssl
@@ -23,11 +28,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote_plus, unquote_plus
+from urllib.parse import parse_qs, quote, quote_plus, unquote_plus
 
 import httpx
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from oauth_cc import clock
 from oauth_cc.client import TokenClient, TokenError, token_rejected
@@ -150,6 +159,13 @@ def test_imports_without_django_or_the_http_libraries() -> None:
     {"auth_method": "private_key_jwt"}, {"auth_method": "none"},
     {"token_url": "file:///etc/passwd"}, {"client_secret": ""}, {"expires_in": 0},
     {"expires_in": True}, {"refresh_margin": -1}, {"timeout": 0},
+    # Numbers that would make it misbehave later: never refresh, or fail inside get_token().
+    {"expires_in": 2.5}, {"expires_in": "900"}, {"refresh_margin": math.nan},
+    {"refresh_margin": math.inf}, {"timeout": math.nan}, {"timeout": math.inf},
+    {"timeout": 1e10}, {"timeout": "10"},
+    # Credentials that cannot be sent (a lone surrogate cannot even be encoded).
+    {"client_id": 123}, {"client_secret": b"bytes"}, {"client_secret": "line\nbreak"},
+    {"client_secret": "\ud800"},
 ])
 def test_bad_arguments_are_a_value_error(kwargs: dict[str, Any]) -> None:
     arguments = {"token_url": "https://issuer.test/oauth/token", "client_id": "c",
@@ -196,6 +212,80 @@ def test_scope_and_expires_in_are_sent_when_given(
     assert stub.requests[0].form == {"grant_type": ["client_credentials"], **expected}
 
 
+# --- the token URL ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "https://issuer.test/oauth/token", "HTTPS://issuer.test:8443/oauth/token?tenant=a",
+    "https://xn--exmple-cua.test/token", "https://[2001:db8::1]/token",
+    "http://127.0.0.1:8000/oauth/token", "http://127.9.8.7/token", "http://[::1]:8000/token",
+    "http://localhost/token", "http://LocalHost:8000/token",
+])
+def test_https_and_loopback_http_token_urls_are_accepted(url: str) -> None:
+    assert TokenClient(url, "client-1", SECRET).token_url == url
+
+
+@pytest.mark.parametrize("url", [
+    "http://issuer.test/oauth/token", "http://10.0.0.1/token", "http://[::2]/token",
+    "http://[::ffff:10.0.0.1]/token", "http://localhost.issuer.test/token",
+    "http://127.0.0.1.nip.io/token",
+])
+def test_http_to_any_other_host_is_refused(url: str) -> None:
+    """The credentials (and the token) would cross the network in clear text."""
+    with pytest.raises(ValueError) as caught:
+        TokenClient(url, "client-1", SECRET)
+
+    assert repr(url) in str(caught.value)
+    assert "https" in str(caught.value)
+    assert not secret_shown(caught.value)
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("https://exämple.com/token", "non-ASCII"),
+    ("https://issuer.test/tökén", "non-ASCII"),
+    ("https://[::1/token", "cannot be parsed"),
+    ("https://[not-an-address]/token", "cannot be parsed"),
+    ("ftp://x/token", "not an http or https URL"),
+    ("issuer.test/oauth/token", "not an http or https URL"),
+    ("https:///token", "no host"),
+    ("https://:443/token", "no host"),
+    ("https://issuer.test:70000/token", "port"),
+    ("https://issuer.test:0/token", "port"),
+    ("https://issuer.test:https/token", "port"),
+    ("https://iss<uer>.test/token", "host"),
+    ("https://issuer.test/oauth token", "whitespace or control"),
+    ("https://issuer.test/token\r\nX-Injected: 1", "whitespace or control"),
+    (" https://issuer.test/token", "whitespace or control"),
+    ("https://issuer.test/token\x00", "whitespace or control"),
+    ("https://issuer.test/token#part", "fragment"),
+    ("https://client-1@issuer.test/token", "credentials"),
+    (b"https://issuer.test/token", "not a string"),
+])
+def test_a_malformed_token_url_is_a_value_error_that_names_the_problem(url: Any,
+                                                                      problem: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        TokenClient(url, "client-1", SECRET)
+
+    assert type(caught.value) is ValueError  # not a UnicodeError, nor one from urllib
+    assert problem in str(caught.value)
+    assert repr(url) in str(caught.value)
+    assert not secret_shown(caught.value)
+
+
+@pytest.mark.parametrize("url", [
+    f"https://client-1:{SECRET}@issuer.test/token",
+    f"https://client-1:{quote(SECRET, safe='')}@issuer.test/token",
+    f"http://issuer.test/token?client_secret={quote_plus(SECRET)}",
+])
+def test_the_message_about_a_token_url_holding_the_secret_does_not_show_it(url: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        TokenClient(url, "client-1", SECRET)
+
+    message = str(caught.value)
+    assert message.startswith("token_url 'http")
+    assert "[redacted]" in message
+    assert not [form for form in SECRET_FORMS if form in message]
+
+
 # --- caching and refresh ---------------------------------------------------------------------
 
 def test_token_is_reused_until_the_refresh_margin(stub: Stub,
@@ -222,6 +312,22 @@ def test_a_token_shorter_than_twice_the_margin_is_refreshed_at_half_life(
     fake_clock.advance(14.9)
     assert tokens.get_token() == "token-1"
     fake_clock.advance(0.1)
+    assert tokens.get_token() == "token-2"
+
+
+@pytest.mark.parametrize("expires_in", [86_401, 10**30, 1e308, "999999999999"])
+def test_a_token_is_believed_to_live_one_day_at_most(stub: Stub, fake_clock: clock.FrozenClock,
+                                                      expires_in: Any) -> None:
+    """Whatever the server says: believing 1e308 seconds, the client would never refresh."""
+    stub.routes["/token"] = lambda request: reply(200, {
+        "access_token": f"token-{next(stub.issued)}", "token_type": "Bearer",
+        "expires_in": expires_in})
+    tokens = token_client(stub, fake_clock)
+
+    assert tokens.get_token() == "token-1"
+    fake_clock.set(T0 + 86_400 - 60 - 0.001)
+    assert tokens.get_token() == "token-1"
+    fake_clock.set(T0 + 86_400 - 60)
     assert tokens.get_token() == "token-2"
 
 
@@ -321,6 +427,98 @@ def test_a_failed_refresh_returns_the_valid_token_and_logs(
     assert tokens.get_token() == "token-2"
 
 
+def held_token_route(stub: Stub) -> threading.Event:
+    """Make ``/token`` answer only once ``stub.release`` is set (3 s at most); the returned
+    event is set when a request has arrived."""
+    arrived = threading.Event()
+
+    def held(request: Recorded) -> Reply:
+        arrived.set()
+        stub.release.wait(3)
+        return stub.token_reply()
+
+    stub.routes["/token"] = held
+    return arrived
+
+
+def in_thread(call: Callable[[], object]) -> threading.Thread:
+    """Start ``call`` in a thread; its outcome, token or TokenError, is not the point."""
+    def run() -> None:
+        with contextlib.suppress(TokenError):
+            call()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_valid_token_is_returned_at_once_while_another_thread_refreshes_it(
+    stub: Stub, fake_clock: clock.FrozenClock,
+) -> None:
+    tokens = token_client(stub, fake_clock, timeout=5)
+    assert tokens.get_token() == "token-1"
+    fake_clock.set(T0 + 850)  # inside the refresh margin, 50 s before expiry
+    arrived = held_token_route(stub)
+    refreshing = in_thread(tokens.get_token)
+    assert arrived.wait(3)
+
+    started = time.monotonic()
+    assert [tokens.get_token() for _ in range(3)] == ["token-1"] * 3
+    assert time.monotonic() - started < 1  # not held up by the refresh under way (3 s)
+
+    stub.release.set()
+    refreshing.join(5)
+    assert tokens.get_token() == "token-2"
+    assert len(stub.at("/token")) == 2
+
+
+def test_invalidate_does_not_wait_for_a_fetch_under_way(
+    stub: Stub, fake_clock: clock.FrozenClock,
+) -> None:
+    tokens = token_client(stub, fake_clock, timeout=5)
+    assert tokens.get_token() == "token-1"
+    fake_clock.set(T0 + 850)
+    arrived = held_token_route(stub)
+    refreshing = in_thread(tokens.get_token)
+    assert arrived.wait(3)
+
+    started = time.monotonic()
+    tokens.invalidate("token-1")
+    assert time.monotonic() - started < 1
+    assert tokens.cached_token() is None
+
+    stub.release.set()
+    refreshing.join(5)
+    assert tokens.get_token() == "token-2"  # the refresh's token is kept, not invalidated
+
+
+def test_a_caller_without_a_valid_token_waits_at_most_the_timeout(
+    stub: Stub, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Even when the fetch under way is stuck where no timeout reaches: name resolution."""
+    resolving, resume = threading.Event(), threading.Event()
+    resolve = socket.getaddrinfo
+
+    def stuck_resolver(*args: Any, **kwargs: Any) -> Any:
+        resolving.set()
+        resume.wait(3)
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck_resolver)
+    tokens = token_client(stub, timeout=0.3)
+    first = in_thread(tokens.get_token)
+    assert resolving.wait(3)
+
+    started = time.monotonic()
+    with pytest.raises(TokenError) as caught:
+        tokens.get_token()
+
+    assert time.monotonic() - started < 1.5  # 0.3 s, not the 3 s the fetch is stuck
+    assert caught.value.error == "network_error"
+    resume.set()
+    first.join(5)
+
+
 # --- failures --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("answer", "error", "description"), [
@@ -371,6 +569,25 @@ def test_an_unusable_answer_is_a_token_error(stub: Stub, answer: Reply, error: s
     assert stub.at("/elsewhere") == []  # a redirect is never followed with the credentials
 
 
+def test_an_error_description_is_kept_to_one_bounded_line(
+    stub: Stub, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """It goes into the exception and the log: a line break would forge log lines."""
+    description = "Bad\r\nWARNING forged line\u2028" + "x" * 5000
+    stub.routes["/token"] = lambda request: reply(400, {"error": "invalid_request",
+                                                        "error_description": description})
+
+    with caplog.at_level(logging.WARNING, logger="oauth_cc.client"), \
+            pytest.raises(TokenError) as caught:
+        token_client(stub).get_token()
+
+    shown = caught.value.error_description or ""
+    assert shown.startswith("Bad  WARNING forged line x")
+    assert len(shown) <= 513
+    assert len(caplog.records) == 1
+    assert "\n" not in caplog.text.strip()
+
+
 def test_a_lowercase_bearer_and_a_string_expires_in_are_accepted(stub: Stub) -> None:
     stub.routes["/token"] = lambda request: reply(
         200, {"access_token": "t", "token_type": "bearer", "expires_in": "900"})
@@ -404,7 +621,8 @@ def test_a_server_that_drips_its_answer_times_out_as_a_whole(status: int) -> Non
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", "100000")
             self.end_headers()
-            while not stop.is_set():
+            give_up = time.monotonic() + 4  # so that a client without a bound fails, not hangs
+            while not stop.is_set() and time.monotonic() < give_up:
                 try:
                     self.wfile.write(b" ")
                     self.wfile.flush()
@@ -433,6 +651,171 @@ def test_a_server_that_drips_its_answer_times_out_as_a_whole(status: int) -> Non
         "network_error", "The token endpoint did not answer within 0.5 seconds.")
 
 
+@contextlib.contextmanager
+def dripping(at_once: bytes, dripped: bytes, interval: float = 0.2,
+             limit: float = 4) -> Iterator[str]:
+    """A server that reads a request, sends ``at_once``, then ``dripped`` a byte every
+    ``interval`` seconds (each well within the socket timeout), and hangs up after ``limit``
+    seconds. Yields its token URL."""
+    stop = threading.Event()
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            with connection, contextlib.suppress(OSError):
+                connection.settimeout(5)
+                connection.recv(65_536)
+                connection.sendall(at_once)
+                hang_up = time.monotonic() + limit
+                for byte in dripped:
+                    if stop.wait(interval) or time.monotonic() > hang_up:
+                        break
+                    connection.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/token"
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+
+
+HEADERS = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 100
+           + b"\r\nContent-Length: 2\r\n\r\n{}")
+
+
+@pytest.mark.parametrize("at_once", [b"", b"HTTP/1.1 200 OK\r\n"],
+                         ids=["status-line", "headers"])
+def test_a_server_that_drips_its_status_line_or_headers_times_out_as_a_whole(
+    at_once: bytes,
+) -> None:
+    with dripping(at_once, HEADERS.removeprefix(at_once)) as url:
+        started = time.monotonic()
+        with pytest.raises(TokenError) as caught:
+            TokenClient(url, "client-1", SECRET, timeout=1).get_token()
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 2  # the timeout and one drip, not the 4 s of the whole drip
+    assert (caught.value.error, caught.value.error_description) == (
+        "network_error", "The token endpoint did not answer within 1 seconds.")
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture
+def https_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """An HTTPS token endpoint on 127.0.0.1 with a certificate that the client's default
+    context trusts (through SSL_CERT_FILE)."""
+    cert_file, key_file = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"access_token": "over-tls", "token_type": "Bearer",
+                               "expires_in": 900}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@contextlib.contextmanager
+def dripping_relay(port: int, interval: float) -> Iterator[int]:
+    """A TCP relay to ``port`` that passes on what the server sends a byte every ``interval``
+    seconds. Yields its own port."""
+    stop = threading.Event()
+    relay = socket.create_server(("127.0.0.1", 0))
+    relay.settimeout(0.05)
+
+    def pump(source: socket.socket, target: socket.socket, size: int) -> None:
+        with contextlib.suppress(OSError):
+            while not stop.is_set() and (data := source.recv(size)):
+                target.sendall(data)
+                stop.wait(interval if size == 1 else 0)
+        source.close()
+        target.close()
+
+    def serve() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                client, _ = relay.accept()
+                server = socket.create_connection(("127.0.0.1", port))
+                client.settimeout(5)
+                server.settimeout(5)
+                threading.Thread(target=pump, args=(client, server, 65_536), daemon=True).start()
+                threading.Thread(target=pump, args=(server, client, 1), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield relay.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        relay.close()
+
+
+def test_a_token_is_fetched_over_https(https_port: int) -> None:
+    tokens = TokenClient(f"https://127.0.0.1:{https_port}/token", "client-1", SECRET, timeout=5)
+
+    assert tokens.get_token() == "over-tls"
+
+
+def test_a_dripped_tls_handshake_times_out_as_a_whole(https_port: int) -> None:
+    with dripping_relay(https_port, interval=0.01) as port:  # the handshake would take seconds
+        started = time.monotonic()
+        with pytest.raises(TokenError) as caught:
+            TokenClient(f"https://127.0.0.1:{port}/token", "client-1", SECRET,
+                        timeout=0.5).get_token()
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 2
+    assert caught.value.error == "network_error"
+
+
 def test_a_server_that_does_not_answer_times_out(stub: Stub) -> None:
     def hang(request: Recorded) -> Reply:
         stub.release.wait(10)
@@ -457,21 +840,42 @@ def echo(request: Recorded) -> Reply:
     return reply(401, {"error": f"bad_{SECRET}", "error_description": f"Bad: {sent}"})
 
 
-def frame_locals(error: BaseException) -> str:
-    """The local variables of the library's frames in ``error``'s traceback and its chain,
-    which error reports (Django's, Sentry's) show."""
-    shown, seen = [], set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
+SECRET_FORMS = (SECRET, quote_plus(SECRET), quote(SECRET, safe=""),
+                base64.b64encode(f"client-1:{quote_plus(SECRET)}".encode()).decode())
+
+
+def safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception as error:  # an object that __init__ left half-made, say
+        return f"<no repr: {error!r}>"
+
+
+def shown_in_report(error: BaseException) -> str:
+    """What an error report (Django's, Sentry's) shows of ``error``: the text and the library's
+    frames' local variables of it and of every exception chained to it."""
+    shown: list[str] = []
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
         seen.add(id(current))
+        shown += [str(current), repr(current)]
         traceback = current.__traceback__
         while traceback is not None:
             frame = traceback.tb_frame
             if "test_client" not in frame.f_code.co_filename:
-                shown += [repr(value) for value in frame.f_locals.values()]
+                shown += [safe_repr(value) for value in frame.f_locals.values()]
             traceback = traceback.tb_next
-        current = current.__cause__ or current.__context__
+        pending += [current.__cause__, current.__context__]
     return "\n".join(shown)
+
+
+def secret_shown(error: BaseException) -> bool:
+    report = shown_in_report(error)
+    return any(form in report for form in SECRET_FORMS)
 
 
 @pytest.mark.parametrize("auth_method", ["client_secret_post", "client_secret_basic"])
@@ -489,7 +893,7 @@ def test_the_secret_never_appears_in_reprs_errors_or_logs(
     basic = base64.b64encode(f"client-1:{quote_plus(SECRET)}".encode()).decode()
     shown = [repr(tokens), str(caught.value), repr(caught.value), caplog.text,
              repr(requests_adapter.TokenAuth(tokens)), repr(httpx_adapter.TokenAuth(tokens)),
-             caught.value.error, frame_locals(caught.value)]
+             caught.value.error, shown_in_report(caught.value)]
     assert "client-1" in repr(tokens)
     assert not [text for text in shown if SECRET in text or quote_plus(SECRET) in text
                 or basic in text]
@@ -509,7 +913,55 @@ def test_a_network_error_keeps_no_frame_with_the_secret(stub: Stub, route: str) 
         tokens.get_token()
 
     assert caught.value.__cause__ is None and caught.value.__context__ is None
-    assert SECRET not in frame_locals(caught.value)
+    assert not secret_shown(caught.value)
+
+
+def unforeseen(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("something nobody foresaw")
+
+
+@pytest.mark.parametrize("auth_method", ["client_secret_post", "client_secret_basic"])
+@pytest.mark.parametrize("failure", ["refused", "unreachable", "reset", "dripped", "not-json",
+                                     "unforeseen"])
+def test_no_exception_from_get_token_shows_the_secret(
+    stub: Stub, monkeypatch: pytest.MonkeyPatch, failure: str, auth_method: str,
+) -> None:
+    routes: dict[str, Callable[[Recorded], Reply]] = {
+        "refused": echo,
+        "reset": lambda request: (200, {"Content-Length": "999"}, b"{"),
+        "not-json": lambda request: (200, JSON, b"{not json"),
+    }
+    if failure in routes:
+        stub.routes["/token"] = routes[failure]
+    if failure == "unforeseen":
+        monkeypatch.setattr(http.client.HTTPConnection, "getresponse", unforeseen)
+    with contextlib.ExitStack() as stack:
+        url = (stub.url + "/token" if failure != "dripped" else
+               stack.enter_context(dripping(b"HTTP/1.1 200 OK\r\n", HEADERS, interval=0.05)))
+        if failure == "unreachable":
+            url = "http://127.0.0.1:9/token"
+        tokens = TokenClient(url, "client-1", SECRET, auth_method=auth_method, timeout=0.5)
+        with pytest.raises((TokenError, RuntimeError)) as caught:
+            tokens.get_token()
+
+    assert isinstance(caught.value, RuntimeError) == (failure == "unforeseen")
+    assert not secret_shown(caught.value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"token_url": "https://exämple.com/token"}, {"token_url": "https://[::1/token"},
+    {"token_url": "https://issuer.test:99999/token"}, {"token_url": "http://issuer.test/token"},
+    {"token_url": None}, {"auth_method": "private_key_jwt"}, {"timeout": "10"},
+    {"scope": ["address", 2]}, {"client_secret": SECRET + "\n"},
+])
+def test_no_exception_from_the_constructor_shows_the_secret(kwargs: dict[str, Any]) -> None:
+    arguments = {"token_url": "https://issuer.test/token", "client_id": "client-1",
+                 "client_secret": SECRET, **kwargs}
+
+    with pytest.raises((ValueError, TypeError)) as caught:
+        TokenClient(**arguments)
+
+    assert not secret_shown(caught.value)
 
 
 @pytest.mark.parametrize(("status", "challenge", "body", "rejected"), [

@@ -59,8 +59,7 @@ class TokenAuth(httpx.Auth):
         if is_json(response.headers.get("Content-Type")):
             await response.aread()
         if self._rejected(response, token):
-            # invalidate() may wait for a fetch under way in another thread: not on the loop.
-            await anyio.to_thread.run_sync(self.token_client.invalidate, token)
+            self.token_client.invalidate(token)  # never waits for a fetch: fine on the loop
             request.headers["Authorization"] = f"Bearer {await self._get_token()}"
             yield request
 

@@ -5,7 +5,6 @@ Standard library only, and no Django: API consumers install the package for this
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import logging
@@ -18,19 +17,27 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote_plus, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from oauth_cc import __version__
+from oauth_cc.client.secret import Secret, basic_credentials, clear_frames, redact
+from oauth_cc.client.transport import build_opener, url_problem
 
 logger = logging.getLogger("oauth_cc.client")
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 MAX_RESPONSE_BYTES = 65_536
-REDACTED = "[redacted]"
+#: The longest a token is believed to live, in seconds, whatever ``expires_in`` the server sends:
+#: believing 1e308, the client would never refresh.
+MAX_TOKEN_LIFETIME = 86_400
 # RFC 6749 §5.2: an error code is 1*( %x20-21 / %x23-5B / %x5D-7E ); ours are far shorter.
 _ERROR_CODE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
 # RFC 6750 §2.1: what an Authorization: Bearer header can carry.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# A server's error_description goes into the exception and the log: one line of bounded length
+# (a line break would forge log lines).
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MAX_DESCRIPTION = 512
 
 
 class TokenError(Exception):
@@ -71,32 +78,32 @@ class _Token:
     refresh_at: float
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would carry the Basic credentials (urllib keeps Authorization) to
-    # wherever the redirect points; a token endpoint has no reason to redirect.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class TokenClient:
     """Hands out one cached access token per client, fetching a new one shortly before expiry.
 
     ``get_token()`` returns the cached token until ``refresh_margin`` seconds before it expires
     (or half its lifetime, for a token that lives less than twice the margin), then fetches
-    a new one from ``token_url`` (RFC 6749 §4.4). It is thread-safe: callers that ask at once
-    while a fetch is under way wait for that fetch and share its outcome.
+    a new one from ``token_url`` (RFC 6749 §4.4). It is thread-safe, and makes one fetch at a
+    time: while it is under way, callers whose token is still valid get it at once, and those
+    without one wait for the fetch (``timeout`` seconds at most) and share its outcome.
 
     A refresh that fails while the current token is still valid logs a warning and returns
     the current token; the next attempt is made after ``refresh_retry_interval`` seconds. With
-    no valid token, a failure raises ``TokenError``.
+    no valid token, a failure raises ``TokenError``. A token is believed for
+    ``MAX_TOKEN_LIFETIME`` (one day) at most, whatever ``expires_in`` the server answers.
 
-    ``auth_method`` is ``client_secret_basic`` (HTTP Basic, id and secret form-urlencoded first
-    as RFC 6749 §2.3.1 says) or ``client_secret_post`` (both in the body). ``scope`` (a
-    space-separated string or an iterable of names) and ``expires_in`` are sent when given.
-    ``timeout`` bounds the connection, each read and the reading of the whole answer, in
-    seconds. ``clock`` measures the token's lifetime in seconds: monotonic by default, so
-    that the wall clock stepping back cannot keep an expired token in use (tests pass a
-    frozen one).
+    ``token_url`` must be https, or http to a loopback host (127.0.0.0/8, ::1, localhost), in
+    ASCII (an IDNA host in its xn-- form). ``auth_method`` is ``client_secret_basic`` (HTTP
+    Basic, id and secret form-urlencoded first as RFC 6749 §2.3.1 says) or
+    ``client_secret_post`` (both in the body). ``scope`` (a space-separated string or an
+    iterable of names) and ``expires_in`` are sent when given. ``timeout`` bounds the whole
+    exchange with the token endpoint, in seconds: connecting, sending, and reading the status
+    line, headers and body (name resolution aside, which the standard library cannot bound).
+    ``clock`` measures the token's lifetime in seconds: monotonic by default, so that the wall
+    clock stepping back cannot keep an expired token in use (tests pass a frozen one).
+
+    Bad arguments raise ``ValueError``; no exception from the client shows the secret, in its
+    text or in the variables of its traceback's frames.
     """
 
     #: Seconds to wait after a failed refresh before trying again, while the token is valid.
@@ -106,28 +113,41 @@ class TokenClient:
                  scope: str | Iterable[str] | None = None, expires_in: int | None = None,
                  refresh_margin: float = 60, auth_method: str = "client_secret_basic",
                  timeout: float = 10, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if urlsplit(token_url).scheme.lower() not in ("http", "https"):
-            raise ValueError("token_url must be an http or https URL.")
+        # Out of this frame's variables before anything can raise: error reports show the
+        # variables of every frame a traceback passes through, this one included.
+        secret = Secret(client_secret)
+        del client_secret
+        if not _sendable(client_id) or not _sendable(secret.value):
+            raise ValueError("client_id and client_secret are required, as printable text.")
+        problem = url_problem(token_url)
+        if problem is not None:
+            # Redacted before repr(), whose escapes could hide the secret from redaction.
+            shown = redact(token_url, client_id, secret.value) if isinstance(
+                token_url, str) else token_url
+            raise ValueError(redact(f"token_url {shown!r} {problem}.", client_id, secret.value))
         if auth_method not in AUTH_METHODS:
             raise ValueError(f"auth_method must be one of {', '.join(AUTH_METHODS)}, "
                              f"not {auth_method!r}.")
-        if not client_id or not client_secret:
-            raise ValueError("client_id and client_secret are required.")
-        if expires_in is not None and (isinstance(expires_in, bool) or expires_in < 1):
-            raise ValueError("expires_in must be a positive number of seconds.")
-        if refresh_margin < 0 or timeout <= 0:
-            raise ValueError("refresh_margin must be >= 0 and timeout > 0.")
+        if expires_in is not None and (type(expires_in) is not int or expires_in < 1):
+            raise ValueError("expires_in must be a positive whole number of seconds.")
+        if not _seconds(refresh_margin):
+            raise ValueError("refresh_margin must be a number of seconds from 0 to 86400.")
+        if not _seconds(timeout) or timeout == 0:
+            raise ValueError("timeout must be a number of seconds above 0, at most 86400.")
         self.token_url = token_url
         self.client_id = client_id
-        self._client_secret = client_secret
+        self._client_secret = secret
         self.scope = scope if scope is None or isinstance(scope, str) else " ".join(scope)
         self.expires_in = expires_in
         self.refresh_margin = refresh_margin
         self.auth_method = auth_method
         self.timeout = timeout
         self._clock = clock
-        self._opener = urllib.request.build_opener(_NoRedirects)
-        self._lock = threading.Lock()
+        self._opener = build_opener()
+        # One fetch at a time; and a short lock for changing the cached token, so that neither
+        # invalidate() nor a caller holding a valid token ever waits for the network.
+        self._fetching = threading.Lock()
+        self._updating = threading.Lock()
         self._token: _Token | None = None
         self._fetches = 0  # completed fetches, so waiting callers can tell one happened
         self._failure: TokenError | None = None
@@ -140,45 +160,30 @@ class TokenClient:
     def get_token(self) -> str:
         """The access token to send as ``Authorization: Bearer <token>``.
 
-        Raises ``TokenError`` when there is no valid token and none can be fetched.
+        A valid token is returned at once, even inside the refresh margin while another thread
+        refreshes it. A caller without one makes the fetch, or waits (``timeout`` seconds at
+        most) for the one under way and shares its outcome. Raises ``TokenError`` when there
+        is no valid token and none can be fetched.
         """
-        token = self.cached_token()
-        if token is not None:
-            return token
+        now = self._clock()
+        current = self._token
+        if current is not None and now < current.refresh_at:
+            return current.value
+        usable = current if current is not None and now < current.expires_at else None
+        if usable is not None and now < self._retry_at:
+            return usable.value  # a refresh failed a moment ago: not again yet
         seen = self._fetches
-        with self._lock:
-            now = self._clock()
-            current = self._token
-            if current is not None and now < current.refresh_at:
-                return current.value  # another thread refreshed while we waited
-            valid = current is not None and now < current.expires_at
-            if self._fetches != seen and self._failure is not None:
-                # The fetch we waited for failed: share its outcome rather than repeat it.
-                if current is not None and valid:
-                    return current.value
-                raise self._failure.copy()
-            if current is not None and valid and now < self._retry_at:
-                return current.value
-            try:
-                self._token = self._fetch(now)
-                self._failure = None
-                return self._token.value
-            except TokenError as error:
-                # A copy without the traceback or the chained cause: their frames hold the
-                # request with the secret (and would keep it alive in a reference cycle).
-                failure = self._failure = error.copy()
-                self._retry_at = now + self.refresh_retry_interval
-            finally:
-                self._fetches += 1
-            if current is not None and valid:
-                logger.warning(
-                    "Refreshing the access token of client %s failed (%s); using the current "
-                    "one, valid for %d more seconds.",
-                    self.client_id, str(failure), current.expires_at - now)
-                return current.value
-            logger.warning("Fetching an access token for client %s failed: %s",
-                           self.client_id, str(failure))
-        raise failure.copy()  # outside the except block, so without a __context__ either
+        if usable is not None:
+            # Inside the refresh margin: one caller refreshes, the others go on with the
+            # valid token rather than queue behind the network.
+            if not self._fetching.acquire(blocking=False):
+                return usable.value
+        elif not self._fetching.acquire(timeout=self.timeout):
+            raise self._timed_out()  # the fetch under way is stuck (in name resolution?)
+        try:
+            return self._refresh(seen)
+        finally:
+            self._fetching.release()
 
     def cached_token(self) -> str | None:
         """The cached token while it needs no refresh, else None. Never makes a request."""
@@ -191,11 +196,56 @@ class TokenClient:
         """Forget the cached token, so the next ``get_token()`` fetches a new one.
 
         With ``token``, only if that is still the cached one: a caller whose token an API
-        rejected does not throw away a newer token another thread already fetched.
+        rejected does not throw away a newer token another thread already fetched. Never
+        waits for a fetch under way (whose new token is kept).
         """
-        with self._lock:
+        with self._updating:
             if self._token is not None and token in (None, self._token.value):
                 self._token = None
+
+    def _refresh(self, seen: int) -> str:
+        """``get_token()`` holding ``_fetching``: fetch a token, unless a fetch that ended while
+        this caller waited has an outcome to share (``seen`` is the count of fetches before)."""
+        now = self._clock()
+        current = self._token
+        if current is not None and now < current.refresh_at:
+            return current.value  # another thread refreshed while we waited
+        usable = current if current is not None and now < current.expires_at else None
+        if self._fetches != seen and self._failure is not None:
+            # The fetch we waited for failed: share its outcome rather than repeat it.
+            if usable is not None:
+                return usable.value
+            raise self._failure.copy()
+        if usable is not None and now < self._retry_at:
+            return usable.value
+        self._failure = None  # this fetch's outcome is the one to share from now on
+        try:
+            token = self._fetch(now)
+        except TokenError as error:
+            # A copy without the traceback or the chained cause: their frames hold the request
+            # with the secret (and would keep it alive in a reference cycle).
+            failure = self._failure = error.copy()
+            self._retry_at = now + self.refresh_retry_interval
+        except BaseException as error:
+            # Unforeseen (a bug?): it goes on with its traceback for debugging, but with the
+            # variables of the frames it came through cleared: they held the secret.
+            clear_frames(error)
+            raise
+        else:
+            with self._updating:
+                self._token = token
+            return token.value
+        finally:
+            self._fetches += 1
+        if usable is not None:
+            logger.warning(
+                "Refreshing the access token of client %s failed (%s); using the current "
+                "one, valid for %d more seconds.",
+                self.client_id, str(failure), usable.expires_at - now)
+            return usable.value
+        logger.warning("Fetching an access token for client %s failed: %s",
+                       self.client_id, str(failure))
+        raise failure.copy()  # outside the except block, so without a __context__ either
 
     def _fetch(self, now: float) -> _Token:
         """POST the client credentials grant and read the token response (RFC 6749 §4.4.3)."""
@@ -203,16 +253,16 @@ class TokenClient:
         headers = {"Content-Type": "application/x-www-form-urlencoded",
                    "Accept": "application/json",
                    "User-Agent": f"django-oauth-cc-client/{__version__}"}
+        secret = self._client_secret.value
         if self.auth_method == "client_secret_basic":
-            pair = f"{quote_plus(self.client_id)}:{quote_plus(self._client_secret)}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+            headers["Authorization"] = "Basic " + basic_credentials(self.client_id, secret)
         else:
-            params.update(client_id=self.client_id, client_secret=self._client_secret)
+            params.update(client_id=self.client_id, client_secret=secret)
         if self.scope:
             params["scope"] = self.scope
         if self.expires_in is not None:
             params["expires_in"] = str(self.expires_in)
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+        request = urllib.request.Request(  # noqa: S310 - the URL is checked in __init__
             self.token_url, data=urlencode(params).encode(), headers=headers, method="POST")
         status, body = self._send(request)
         document = self._json(body, status)
@@ -223,20 +273,19 @@ class TokenClient:
                                  f"{status} without an OAuth error.", status)
             error = self._redact(error)
             description = document.get("error_description")
-            raise TokenError(error, self._redact(description)
+            raise TokenError(error, self._description(description)
                              if isinstance(description, str) else None, status)
         return self._token_from(document, now)
 
     def _send(self, request: urllib.request.Request) -> tuple[int, bytes]:
-        # The socket timeout bounds each read; the deadline bounds the whole body, which a
-        # server sending a byte at a time could otherwise stretch a thousandfold.
-        deadline = time.monotonic() + self.timeout
+        """The status and the body (``MAX_RESPONSE_BYTES + 1`` of it at most), all within
+        ``timeout``: the opener's connections bound the whole exchange (see ``transport``)."""
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return response.status, self._read(response, deadline)
+                return response.status, response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as error:
             try:
-                return error.code, self._read(error, deadline)
+                return error.code, error.read(MAX_RESPONSE_BYTES + 1)
             except TimeoutError:
                 raise self._timed_out() from None
             except (OSError, http.client.HTTPException):
@@ -256,20 +305,6 @@ class TokenClient:
     def _timed_out(self) -> TokenError:
         return TokenError("network_error", "The token endpoint did not answer within "
                           f"{self.timeout} seconds.")
-
-    def _read(self, response: Any, deadline: float) -> bytes:
-        """The body, at most ``MAX_RESPONSE_BYTES + 1`` of it, read before ``deadline``."""
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_RESPONSE_BYTES:
-            if time.monotonic() > deadline:
-                raise TimeoutError
-            chunk = response.read1(MAX_RESPONSE_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
 
     def _json(self, body: bytes, status: int) -> dict[str, Any]:
         if len(body) > MAX_RESPONSE_BYTES:
@@ -303,18 +338,29 @@ class TokenClient:
             raise TokenError("invalid_response", f"The token response {problem}.", 200)
         assert isinstance(value, str) and isinstance(expires_in, int | float)
         # Counted from before the request was sent, so never later than the server's expiry.
-        expires_at = now + expires_in
-        margin = min(self.refresh_margin, expires_in / 2)
+        lifetime = min(expires_in, MAX_TOKEN_LIFETIME)
+        expires_at = now + lifetime
+        margin = min(self.refresh_margin, lifetime / 2)
         logger.debug("Fetched an access token for client %s, valid for %s seconds.",
-                     self.client_id, expires_in)
+                     self.client_id, lifetime)
         return _Token(value, expires_at, expires_at - margin)
 
     def _redact(self, text: str) -> str:
-        """``text`` without the secret in any form the request carried it: as it is,
-        form-encoded, or inside the Basic credentials."""
-        pair = f"{quote_plus(self.client_id)}:{quote_plus(self._client_secret)}"
-        forms = {self._client_secret, quote_plus(self._client_secret),
-                 base64.b64encode(pair.encode()).decode()}
-        for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, REDACTED)
-        return text
+        return redact(text, self.client_id, self._client_secret.value)
+
+    def _description(self, text: str) -> str:
+        # Redacted before it is cut, so that no cut leaves part of the secret behind.
+        text = _LINE_BREAKING.sub(" ", self._redact(text))
+        return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION] + "…"
+
+
+def _sendable(text: object) -> bool:
+    # Not printable: control characters, and lone surrogates, which cannot even be encoded.
+    return isinstance(text, str) and text != "" and text.isprintable()
+
+
+def _seconds(value: object) -> bool:
+    """Whether ``value`` is a number of seconds from 0 to a day (not NaN): more is surely a
+    mistake, and past ~292 years socket and lock timeouts overflow inside ``get_token()``."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and 0 <= value <= 86_400)
