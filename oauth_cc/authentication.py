@@ -7,10 +7,11 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from oauth_cc import errors
+from oauth_cc.acceptance import verify_access_token
 from oauth_cc.exceptions import TokenError, UnknownProject
 from oauth_cc.principal import ClientPrincipal
 from oauth_cc.settings import oauth_cc_settings
-from oauth_cc.verification import VerifiedToken, verify_access_token
+from oauth_cc.verification import VerifiedToken
 
 
 class BearerJWTAuthentication(BaseAuthentication):

@@ -16,10 +16,9 @@ from urllib.parse import parse_qsl, unquote_plus
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import audit, credentials, throttle
+from oauth_cc import audit, credentials, state, throttle
 from oauth_cc.exceptions import InvalidClient, InvalidRequest
 from oauth_cc.models import Client, ClientRecord
-from oauth_cc.state import client_records
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 CREDENTIAL_PARAMETERS = ("client_id", "client_secret")
@@ -154,8 +153,9 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
     tells an attacker nothing useful. Every failure is counted and goes to the audit trail.
     """
     with throttle.attempt(creds.client_id, address) as attempt:
-        record = client_records.get(creds.client_id) if could_be_client_id(creds.client_id) \
-            else None
+        # Ids from requests are anyone's to make up: a miss is not remembered.
+        record = (state.clients.get(creds.client_id, remember_missing=False)
+                  if could_be_client_id(creds.client_id) else None)
         failure = None
         if record is None:
             credentials.burn_hash_time(creds.secret)
@@ -172,7 +172,7 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
             elif needs_rehash:
                 Client.objects.filter(pk=record.pk, secret_hash=record.secret_hash).update(
                     secret_hash=credentials.hash_secret(creds.secret))
-                client_records.forget(record.client_id)
+                state.forget_client(record.client_id)
         attempt.failed = failure is not None
     if failure is not None:
         audit.emit(audit.client_authentication_failed, "client_authentication_failed",

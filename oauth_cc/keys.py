@@ -55,6 +55,15 @@ class KeyMaterial:
     private_key_ciphertext: str
 
 
+@dataclass(frozen=True)
+class VerificationKey:
+    """A public key that verifies tokens, and the one algorithm it verifies them with."""
+
+    kid: str
+    algorithm: str
+    key: PublicKey
+
+
 def generate_private_key(algorithm: str, key_size: int | None = None) -> PrivateKey:
     """A new private key for ``algorithm`` ("RS256", "ES256" or "EdDSA")."""
     if algorithm == "RS256":

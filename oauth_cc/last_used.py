@@ -6,27 +6,18 @@ operators read in minutes, so each process remembers when it last wrote.
 
 from __future__ import annotations
 
-import threading
-
-from oauth_cc import clock, process_cache
+from oauth_cc import clock
+from oauth_cc.cache import TTLMap
 
 INTERVAL_SECONDS = 60
-_written: dict[int, float] = {}
-_lock = threading.Lock()
+_written: TTLMap[int, bool] = TTLMap(ttl=lambda: INTERVAL_SECONDS, limit=100_000)
 
 
 def touch(client_pk: int) -> None:
-    now = clock.monotonic()
-    with _lock:
-        last = _written.get(client_pk)
-        if last is not None and now - last < INTERVAL_SECONDS:
-            return
-        if len(_written) > 100_000:
-            _written.clear()
-        _written[client_pk] = now
+    if client_pk in _written:
+        return
+    # Two threads may both get here and both write: harmless, and cheaper than a lock.
+    _written.put(client_pk, True)
     from oauth_cc.models import Client
 
     Client.objects.filter(pk=client_pk).update(last_used_at=clock.now_datetime())
-
-
-process_cache.register(_written.clear)

@@ -27,8 +27,8 @@ import jwt
 
 from oauth_cc import clock, process_cache
 from oauth_cc.jwks_fetch import JWKSFetchError, PublicJWK, fetch_jwks
+from oauth_cc.keys import VerificationKey
 from oauth_cc.settings import oauth_cc_settings
-from oauth_cc.verification import VerificationKey
 
 logger = logging.getLogger("oauth_cc")
 

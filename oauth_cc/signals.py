@@ -11,7 +11,6 @@ from django.dispatch import receiver
 from oauth_cc import audit, state
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, Project, RevokedToken, Scope, SigningKey
-from oauth_cc.state import client_states
 
 
 @receiver(post_save, sender=SigningKey)
@@ -54,21 +53,21 @@ def client_scopes_changed(instance: Client | Scope, **kwargs: Any) -> None:
     """A client's allowed scopes changed here: its next token request sees them."""
     if isinstance(instance, Client):
         client_id = instance.client_id
-        state.client_records.forget(client_id)
-        transaction.on_commit(lambda: state.client_records.forget(client_id))
+        state.forget_client(client_id)
+        transaction.on_commit(lambda: state.forget_client(client_id))
     else:  # changed from the scope's side: which clients is not worth working out
-        state.client_records.clear()
+        state.clients.clear()
 
 
 @receiver(post_save, sender=Scope)
 @receiver(post_delete, sender=Scope)
 def scope_changed(**kwargs: Any) -> None:
     """A scope was renamed or deleted here (a deletion sends no m2m_changed)."""
-    state.client_records.clear()
-    transaction.on_commit(state.client_records.clear)
+    state.clients.clear()
+    transaction.on_commit(state.clients.clear)
 
 
 @receiver(post_save, sender=RevokedToken)
 def token_revoked(instance: RevokedToken, created: bool, **kwargs: Any) -> None:
     """Refuse a token revoked in this process at once (others re-read within STATE_TTL)."""
-    client_states.revoked(instance.jti, instance.expires_at.timestamp())
+    state.revocations.add(instance.jti, instance.expires_at.timestamp())

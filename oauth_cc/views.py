@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from oauth_cc import audit, last_used, throttle
 from oauth_cc import scopes as scope_rules
+from oauth_cc.acceptance import verify_access_token, verify_signature_and_claims
 from oauth_cc.client_auth import authenticate_client, client_credentials, read_form
 from oauth_cc.exceptions import (
     InvalidClient,
@@ -35,7 +36,6 @@ from oauth_cc.keyring import key_ring
 from oauth_cc.models import ClientRecord, RevokedToken, Scope, SigningKey
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.tokens import mint_access_token
-from oauth_cc.verification import verify_access_token, verify_signature_and_claims
 
 logger = logging.getLogger("oauth_cc")
 

@@ -13,10 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from oauth_cc import clock
+from oauth_cc import clock, state
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, Project, SigningKey
-from oauth_cc.state import ClientStates
 from oauth_cc.testing import mint_token
 from oauth_cc.verification import VerifiedToken
 from tests.conftest import T0
@@ -543,17 +542,17 @@ def test_a_client_read_that_raced_a_local_change_is_not_kept(http, oauth_client,
     """A read that began before this process changed the client (another thread's request)
     must not be stored over the change for a whole STATE_TTL_SECONDS."""
     client, _ = oauth_client
-    read = ClientStates._read
+    read = state._read_one
 
-    def read_then_disable(client_ids):
-        before = read(client_ids)
+    def read_then_disable(client_id):
+        before = read(client_id)
         client.is_active = False
         client.save()  # the change, committed while the read's answer is in flight
         return before
 
-    monkeypatch.setattr(ClientStates, "_read", staticmethod(read_then_disable))
+    monkeypatch.setattr(state, "_read_one", read_then_disable)
     assert get(http, "/api/address", token).status_code == 200  # answered from its read
-    monkeypatch.setattr(ClientStates, "_read", staticmethod(read))
+    monkeypatch.setattr(state, "_read_one", read)
     assert "disabled" in assert_invalid_token(get(http, "/api/address", token))
 
 

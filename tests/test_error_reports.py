@@ -19,10 +19,10 @@ from django.db import OperationalError
 from django.test import Client as HttpClient
 from django.utils.log import AdminEmailHandler
 
+from oauth_cc import state
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client
 from oauth_cc.models import clients as client_models
-from oauth_cc.state import client_states
 from oauth_cc.testing import mint_token
 from tests.helpers import basic, post_form
 
@@ -79,7 +79,7 @@ def test_token_endpoint_during_a_database_outage(report, oauth_client, monkeypat
 def test_previous_secret_check(report, oauth_client, monkeypatch, settings):
     client, _ = oauth_client
     client.regenerate_secret(grace_seconds=60)  # the old secret is checked on a mismatch
-    monkeypatch.setattr(client_models.clock, "now_datetime", fail)
+    monkeypatch.setattr(client_models.clock, "now", fail)
     guess = "a-guessed-secret-" + "x" * 26
     response = post_form(report, "/oauth/token", {"grant_type": "client_credentials",
                                                   "client_id": client.client_id,
@@ -100,6 +100,6 @@ def test_introspection_and_revocation(report, oauth_client, monkeypatch, path):
 def test_bearer_authentication(report, oauth_client, monkeypatch):
     client, _ = oauth_client
     token = mint_token(client)
-    monkeypatch.setattr(client_states, "check", fail)
+    monkeypatch.setattr(state, "check", fail)
     response = report.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert_hidden(response, token.split(".")[1], token.split(".")[2])

@@ -16,12 +16,12 @@ from django.test import override_settings
 
 from oauth_cc import keys
 from oauth_cc import remote_jwks as remote_jwks_module
+from oauth_cc.acceptance import verify_access_token
 from oauth_cc.exceptions import InvalidToken
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import SigningKey
 from oauth_cc.remote_jwks import remote_jwks
 from oauth_cc.testing import bearer, mint_token
-from oauth_cc.verification import verify_access_token
 
 pytestmark = pytest.mark.django_db
 ISSUER = "https://issuer.test"

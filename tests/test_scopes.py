@@ -63,8 +63,9 @@ def test_grant_is_refused_past_the_bound_before_permissions_are_looked_at() -> N
 @pytest.mark.django_db
 def test_a_token_with_the_most_and_longest_scopes_still_verifies(frozen_clock: object) -> None:
     """The bound keeps a token within verification.MAX_TOKEN_LENGTH."""
+    from oauth_cc.acceptance import verify_signature_and_claims
     from oauth_cc.testing import mint_token
-    from oauth_cc.verification import MAX_TOKEN_LENGTH, verify_signature_and_claims
+    from oauth_cc.verification import MAX_TOKEN_LENGTH
 
     longest = [f"{i:02d}".ljust(scopes.MAX_SCOPE_LENGTH, "x")
                for i in range(scopes.MAX_REQUESTED_SCOPES)]

@@ -18,11 +18,11 @@ import jwt
 import pytest
 from django.test import Client as HttpClient
 
+from oauth_cc.acceptance import verify_signature_and_claims
 from oauth_cc.exceptions import InvalidToken
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client
 from oauth_cc.testing import mint_token
-from oauth_cc.verification import verify_signature_and_claims
 
 pytestmark = pytest.mark.django_db
 

@@ -38,7 +38,9 @@ class RevokedToken(models.Model):
     jti = models.CharField(_("token id (jti)"), max_length=64, unique=True, editable=False)
     client_id = models.CharField(_("client id"), max_length=64, db_index=True, editable=False)
     expires_at = models.DateTimeField(_("token expires"), db_index=True, editable=False)
-    revoked_at = models.DateTimeField(_("revoked"), default=clock.now_datetime, editable=False)
+    # Indexed: each worker reads the revocations made since its last read (state.py).
+    revoked_at = models.DateTimeField(_("revoked"), default=clock.now_datetime, editable=False,
+                                      db_index=True)
 
     objects: ClassVar[RevokedTokenManager] = RevokedTokenManager()
 

@@ -1,0 +1,115 @@
+"""Which access tokens this site accepts: ``verification`` with this site's keys and
+expectations, plus what a token must pass here beyond its signature.
+
+The DRF authentication class and the introspection and revocation endpoints call this module;
+``verification`` below it is a pure function, and the key sources and client state are the
+layers it wires together:
+
+- the key source: this site's own keys (``keyring``), or with ``JWKS_URL`` the issuer's JWK
+  Set (``remote_jwks``);
+- the client state (``state``): a disabled or deleted client or project, a revoked token; not
+  in remote mode, which has no database;
+- the verified-token cache: clients reuse a token for its whole life (the product document
+  tells them to), so most requests carry a token this worker has verified before. It is kept,
+  by its whole text, until its ``exp`` (plus the leeway), and used only while the key that
+  verified it is still in the key set; every use re-checks ``exp``/``nbf`` against now and
+  the client state, so disabling, revoking and rotating work exactly as without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.views.decorators.debug import sensitive_variables
+
+from oauth_cc import clock, state
+from oauth_cc.cache import TTLMap
+from oauth_cc.keys import VerificationKey
+from oauth_cc.settings import oauth_cc_settings
+from oauth_cc.verification import (
+    Expected,
+    KeySource,
+    VerifiedToken,
+    check_lifetime,
+    verify,
+)
+
+# Longer tokens are verified every time: none of ours comes near, and a flood of long forged
+# ones must not fill memory.
+MAX_CACHED_TOKEN_LENGTH = 4096
+VERIFIED_TOKENS_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A verified token as remembered: never handed out itself (see ``_accept``)."""
+
+    claims: dict[str, object]
+    kid: str
+    key: VerificationKey
+    expires: float
+    not_before: float | None
+
+
+_verified: TTLMap[str, _Verified] = TTLMap(ttl=lambda: 0.0, limit=VERIFIED_TOKENS_LIMIT)
+
+
+def key_source() -> KeySource:
+    """This site's key source: the issuer's JWK Set in remote mode, else its own keys."""
+    if oauth_cc_settings.JWKS_URL:
+        from oauth_cc.remote_jwks import remote_jwks
+
+        return remote_jwks
+    from oauth_cc.keyring import key_ring
+
+    return key_ring
+
+
+def expected() -> Expected:
+    settings = oauth_cc_settings
+    return Expected(str(settings.ISSUER), settings.audience,
+                    frozenset(settings.ALLOWED_ALGORITHMS))
+
+
+@sensitive_variables()  # a bearer token is a credential: not in error reports
+def verify_signature_and_claims(token: str, keys: KeySource | None = None, *,
+                                strict_expiry: bool = False) -> VerifiedToken:
+    """A token verified with this site's keys and expectations, its client's state unchecked.
+    Raises ``InvalidToken``."""
+    return _verify(token, keys or key_source(), strict_expiry)
+
+
+@sensitive_variables()  # a bearer token is a credential: not in error reports
+def verify_access_token(token: str, keys: KeySource | None = None, *,
+                        strict_expiry: bool = False) -> VerifiedToken:
+    """A token this site accepts: verified, and on the issuer's site, its client's state
+    checked (disabled, revoked, gone). Raises ``InvalidToken`` (code 1024) or
+    ``UnknownProject`` (code 1025). In remote mode (``JWKS_URL``) there is no database to ask:
+    state is not checked.
+    """
+    verified = _verify(token, keys or key_source(), strict_expiry)
+    if not oauth_cc_settings.JWKS_URL:
+        state.check(verified)
+    return verified
+
+
+def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
+    now, leeway = clock.now(), float(oauth_cc_settings.LEEWAY_SECONDS)
+    cacheable = isinstance(token, str) and len(token) <= MAX_CACHED_TOKEN_LENGTH
+    remembered = _verified.get(token) if cacheable else None
+    if remembered is not None and keys.verification_key(remembered.kid) == remembered.key:
+        check_lifetime(remembered.expires, remembered.not_before, now=now, leeway=leeway,
+                       strict_expiry=strict_expiry)
+        # A new object each time: request.auth.project is read per request, not per token.
+        return VerifiedToken(remembered.claims, remembered.kid)
+    verified = verify(token, keys, expected(), now=now, leeway=leeway,
+                      strict_expiry=strict_expiry)
+    key = keys.verification_key(verified.kid)
+    if cacheable and key is not None:
+        expires = float(verified.claims["exp"])
+        not_before = verified.claims.get("nbf")
+        _verified.put(token, _Verified(
+            dict(verified.claims), verified.kid, key, expires,
+            float(not_before) if isinstance(not_before, int | float) else None),
+            expires_at=clock.monotonic() + (expires + leeway - now))
+    return verified
