@@ -67,7 +67,7 @@ def key_source() -> KeySource:
 
 def expected() -> Expected:
     settings = oauth_cc_settings
-    return Expected(str(settings.ISSUER), settings.audience,
+    return Expected(settings.ISSUER, settings.audience,
                     frozenset(settings.ALLOWED_ALGORITHMS))
 
 
@@ -94,7 +94,7 @@ def verify_access_token(token: str, keys: KeySource | None = None, *,
 
 
 def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
-    now, leeway = clock.now(), float(oauth_cc_settings.LEEWAY_SECONDS)
+    now, leeway = clock.now(), oauth_cc_settings.LEEWAY_SECONDS
     cacheable = isinstance(token, str) and len(token) <= MAX_CACHED_TOKEN_LENGTH
     remembered = _verified.get(token) if cacheable else None
     if remembered is not None and keys.verification_key(remembered.kid) == remembered.key:

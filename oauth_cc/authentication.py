@@ -6,9 +6,9 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from oauth_cc import errors
+from oauth_cc import bearer_errors
 from oauth_cc.acceptance import verify_access_token
-from oauth_cc.exceptions import TokenError, UnknownProject
+from oauth_cc.exceptions import TokenRejected, UnknownProject
 from oauth_cc.principal import ClientPrincipal
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.verification import VerifiedToken
@@ -18,7 +18,7 @@ class BearerJWTAuthentication(BaseAuthentication):
     """Authenticate ``Authorization: Bearer <token>``.
 
     Returns None for requests without a Bearer token (other schemes are left to other
-    classes), raises ``errors.BearerError`` (code 1024 or 1025) for a bad one, and on success
+    classes), raises ``bearer_errors.BearerError`` (code 1024 or 1025) for a bad one, and on success
     returns ``(ClientPrincipal, VerifiedToken)``: ``request.user`` and ``request.auth``.
     """
 
@@ -34,13 +34,13 @@ class BearerJWTAuthentication(BaseAuthentication):
             return None
         token = token.strip()
         if not token or " " in token:
-            raise errors.invalid_token("The Authorization header is not 'Bearer <token>'.")
+            raise bearer_errors.invalid_token("The Authorization header is not 'Bearer <token>'.")
         try:
             verified = verify_access_token(token)
         except UnknownProject as e:
-            raise errors.project_not_found(e.description) from e
-        except TokenError as e:
-            raise errors.invalid_token(e.description) from e
+            raise bearer_errors.project_not_found(e.description) from e
+        except TokenRejected as e:
+            raise bearer_errors.invalid_token(e.description) from e
         return ClientPrincipal(verified), verified
 
     def authenticate_header(self, request: Request) -> str:

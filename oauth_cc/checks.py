@@ -120,7 +120,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
             errors.append(Error(f"OAUTH_CC['{name}'] must be a string or a list of strings of "
                                 f"at least 32 characters.", id="oauth_cc.E011"))
 
-    renderer = s.ERROR_RENDERER
+    renderer: object = s.ERROR_RENDERER
     if isinstance(renderer, str):
         try:
             renderer = import_string(renderer)

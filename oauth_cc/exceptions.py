@@ -83,7 +83,7 @@ class SigningKeyError(Exception):
     """A signing key cannot be used: it does not decrypt, or its algorithm is unknown."""
 
 
-class TokenError(Exception):
+class TokenRejected(Exception):
     """An access token is refused. ``description`` says why, for logs and the client."""
 
     def __init__(self, description: str) -> None:
@@ -91,9 +91,9 @@ class TokenError(Exception):
         super().__init__(self.description)
 
 
-class InvalidToken(TokenError):
+class InvalidToken(TokenRejected):
     """Malformed, forged, foreign, expired, revoked, or of a disabled client (code 1024)."""
 
 
-class UnknownProject(TokenError):
+class UnknownProject(TokenRejected):
     """A genuine token whose client or project no longer exists (code 1025)."""

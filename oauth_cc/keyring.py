@@ -39,7 +39,7 @@ class SigningMaterial:
 class KeyRing:
     def __init__(self) -> None:
         def state_ttl() -> float:
-            return float(oauth_cc_settings.STATE_TTL_SECONDS)
+            return oauth_cc_settings.STATE_TTL_SECONDS
 
         self._active: TTLMap[str, SigningMaterial] = TTLMap(ttl=state_ttl, limit=1)
         # Refreshed whole (refresh_if_due), so its entries need no expiry of their own.

@@ -17,7 +17,7 @@ from rest_framework.permissions import (
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from oauth_cc import errors
+from oauth_cc import bearer_errors
 from oauth_cc.verification import VerifiedToken
 
 
@@ -31,11 +31,11 @@ class _AnyOf:
         try:
             if self.op1.has_permission(request, view):
                 return True
-        except errors.BearerError as first:
+        except bearer_errors.BearerError as first:
             try:
                 if self.op2.has_permission(request, view):
                     return True
-            except errors.BearerError:
+            except bearer_errors.BearerError:
                 raise first from None
             raise
         return bool(self.op2.has_permission(request, view))
@@ -57,17 +57,17 @@ class _Not:
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not isinstance(request.auth, VerifiedToken):
             if request.successful_authenticator is None:
-                raise errors.no_credentials()
-            raise errors.scope_refused("This API accepts only requests made with an access "
+                raise bearer_errors.no_credentials()
+            raise bearer_errors.scope_refused("This API accepts only requests made with an access "
                                        "token.")
         try:
             granted = self.op1.has_permission(request, view)
-        except errors.BearerError as refusal:
+        except bearer_errors.BearerError as refusal:
             if refusal.failure.error != "insufficient_scope":
                 raise
             return True
         if granted:
-            raise errors.scope_refused("The token carries a scope this API does not accept.")
+            raise bearer_errors.scope_refused("The token carries a scope this API does not accept.")
         return True
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
@@ -147,8 +147,8 @@ class HasScope(BasePermission, metaclass=_HasScopeMetaclass):
         token = request.auth
         if not isinstance(token, VerifiedToken):
             if request.successful_authenticator is None:
-                raise errors.no_credentials()
-            raise errors.insufficient_scope(required)  # signed in some other way
+                raise bearer_errors.no_credentials()
+            raise bearer_errors.insufficient_scope(required)  # signed in some other way
         if not token.scopes.issuperset(required):
-            raise errors.insufficient_scope(required)
+            raise bearer_errors.insufficient_scope(required)
         return True

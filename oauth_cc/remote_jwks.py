@@ -75,7 +75,7 @@ class RemoteJWKS:
         self._cache = _Cache()
 
     def verification_key(self, kid: str) -> VerificationKey | None:
-        url = str(oauth_cc_settings.JWKS_URL)
+        url = oauth_cc_settings.JWKS_URL or ""
         cache = self._cache
         if cache.url != url:
             # Nothing known of another URL applies. A fetch for it still under way may store
@@ -94,13 +94,13 @@ class RemoteJWKS:
         ago. If another thread is fetching, returns the cache at once, or with ``wait`` when
         that fetch is over, or after JWKS_FETCH_TIMEOUT (the time a fetch may take), whichever
         comes first."""
-        timeout = float(oauth_cc_settings.JWKS_FETCH_TIMEOUT)
+        timeout = oauth_cc_settings.JWKS_FETCH_TIMEOUT
         if not (self._lock.acquire(timeout=timeout) if wait else self._lock.acquire(False)):
             return self._cache_for(url)
         try:
             cache = self._cache_for(url)
             now = clock.monotonic()
-            min_refetch = float(oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS)
+            min_refetch = oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS
             if now - cache.attempted_at < min_refetch and now < cache.expires_at:
                 return cache  # fetched just now, perhaps while we waited
             self._cache = self._fetch(cache, now, timeout, min_refetch)

@@ -7,6 +7,7 @@ works everywhere. Nothing in oauth_cc reads settings at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     # The `realm` of WWW-Authenticate challenges from the resource server.
     "REALM": "api",
     # The callable (or its dotted path) that renders refused API requests; see errors.py.
-    "ERROR_RENDERER": "oauth_cc.errors.rfc6750",
+    "ERROR_RENDERER": "oauth_cc.bearer_errors.rfc6750",
     # How long a worker may act on cached client state and revocations, in seconds.
     "STATE_TTL_SECONDS": 5,
     # Brute-force protection of client authentication (RFC 6749 §2.3.1): failures allowed
@@ -68,7 +69,36 @@ DEFAULTS: dict[str, Any] = {
 
 
 class OAuthCCSettings:
-    """Attribute access to ``settings.OAUTH_CC`` merged over ``DEFAULTS``, cached until reload."""
+    """Attribute access to ``settings.OAUTH_CC`` merged over ``DEFAULTS``, cached until reload.
+
+    The annotations below are the types the system checks (``oauth_cc.checks``) hold each
+    setting to, so that callers use them as they are: a site whose settings fail a check is
+    refused by ``manage.py`` before any of them is used.
+    """
+
+    ISSUER: str
+    AUDIENCE: str | None
+    DEFAULT_EXPIRES_IN: int
+    MAX_EXPIRES_IN: int
+    SIGNING_ALGORITHM: str
+    KEY_SIZE: int
+    KEY_ENCRYPTION_KEYS: list[str] | None
+    SECRET_HASH_KEYS: list[str] | None
+    LEEWAY_SECONDS: float
+    JWKS_MAX_AGE: int
+    JWKS_MIN_REFETCH_SECONDS: float
+    JWKS_URL: str | None
+    JWKS_FETCH_TIMEOUT: float
+    ALLOWED_ALGORITHMS: list[str]
+    REALM: str
+    ERROR_RENDERER: str | Callable[..., Any]
+    STATE_TTL_SECONDS: float
+    AUTH_FAILURE_WINDOW_SECONDS: float
+    AUTH_FAILURES_PER_CLIENT: int
+    AUTH_FAILURES_PER_ADDRESS: int
+    AUTH_FAILURES_PER_CLIENT_TOTAL: int
+    TRUSTED_PROXIES: int
+    SECRET_ROTATION_GRACE_SECONDS: int
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
@@ -92,18 +122,18 @@ class OAuthCCSettings:
 
     @property
     def audience(self) -> str:
-        return str(self.AUDIENCE or self.ISSUER)
+        return self.AUDIENCE or self.ISSUER
 
     @property
     def issuer_origin(self) -> str:
         """The scheme and host of ISSUER, e.g. ``https://api.example.com``."""
-        parts = urlsplit(str(self.ISSUER))
+        parts = urlsplit(self.ISSUER)
         return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def issuer_path(self) -> str:
         """The path of ISSUER without its slashes, e.g. ``tenant-a`` (often empty)."""
-        return urlsplit(str(self.ISSUER)).path.strip("/")
+        return urlsplit(self.ISSUER).path.strip("/")
 
     def reload(self) -> None:
         self._cache.clear()

@@ -41,7 +41,7 @@ PURGE_INTERVAL_SECONDS = 60.0
 
 
 def _state_ttl() -> float:
-    return float(oauth_cc_settings.STATE_TTL_SECONDS)
+    return oauth_cc_settings.STATE_TTL_SECONDS
 
 
 class ClientCache:
@@ -121,7 +121,7 @@ class RevocationList:
     def _until(self, expires_at: float) -> float:
         """Monotonic time at which a token expiring at ``expires_at`` (epoch) cannot be
         accepted any more, even with the leeway."""
-        remaining = expires_at + float(oauth_cc_settings.LEEWAY_SECONDS) - clock.now()
+        remaining = expires_at + oauth_cc_settings.LEEWAY_SECONDS - clock.now()
         return clock.monotonic() + remaining
 
     def _reload(self) -> None:

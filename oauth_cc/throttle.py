@@ -89,7 +89,7 @@ def client_address(request: HttpRequest) -> str:
     """
     remote = str(request.META.get("REMOTE_ADDR") or "")
     chosen = remote
-    hops = int(oauth_cc_settings.TRUSTED_PROXIES)
+    hops = oauth_cc_settings.TRUSTED_PROXIES
     if hops > 0:
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [a for a in forwarded if a]
@@ -125,9 +125,9 @@ def _limits(client_id: str, address: str) -> tuple[_Limit | None, list[_Limit]]:
     a limit set to 0 is off."""
     bucket = _bucket(address)
     settings = oauth_cc_settings
-    exact = _Limit(_key("c", client_id, bucket), int(settings.AUTH_FAILURES_PER_CLIENT))
-    volume = [_Limit(_key("a", bucket), int(settings.AUTH_FAILURES_PER_ADDRESS)),
-              _Limit(_key("t", client_id), int(settings.AUTH_FAILURES_PER_CLIENT_TOTAL))]
+    exact = _Limit(_key("c", client_id, bucket), settings.AUTH_FAILURES_PER_CLIENT)
+    volume = [_Limit(_key("a", bucket), settings.AUTH_FAILURES_PER_ADDRESS),
+              _Limit(_key("t", client_id), settings.AUTH_FAILURES_PER_CLIENT_TOTAL)]
     return (exact if exact.limit > 0 else None), [limit for limit in volume if limit.limit > 0]
 
 
@@ -159,7 +159,7 @@ def attempt(client_id: str, address: str) -> Iterator[Attempt]:
     wait. On leaving the block a failure (``failed`` set) is counted in every limit; a success,
     or an error that left the credentials unchecked, costs nothing.
     """
-    window = float(oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS)
+    window = oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS
     outcome = Attempt()
     if window <= 0:
         yield outcome

@@ -27,7 +27,7 @@ from oauth_cc.exceptions import (
     InvalidRequest,
     OAuthError,
     SigningKeyError,
-    TokenError,
+    TokenRejected,
     TooManyAttempts,
     UnauthorizedClient,
     UnsupportedGrantType,
@@ -66,8 +66,8 @@ def error_response(error: OAuthError, *, realm: str = "oauth") -> HttpResponseBa
 def parse_expires_in(value: str | None) -> int:
     """The requested lifetime: ``DEFAULT_EXPIRES_IN`` when absent, else 1..``MAX_EXPIRES_IN``."""
     if value is None:
-        return int(oauth_cc_settings.DEFAULT_EXPIRES_IN)
-    maximum = int(oauth_cc_settings.MAX_EXPIRES_IN)
+        return oauth_cc_settings.DEFAULT_EXPIRES_IN
+    maximum = oauth_cc_settings.MAX_EXPIRES_IN
     if _DIGITS.fullmatch(value) is None or not 1 <= int(value) <= maximum:
         raise InvalidRequest(f"expires_in must be a whole number of seconds from 1 to {maximum}.")
     return int(value)
@@ -127,7 +127,7 @@ class TokenView(OAuthEndpoint):
         return JsonResponse(issued.response_body())
 
 
-class TokenEndpoint(OAuthEndpoint):
+class TokenManagementView(OAuthEndpoint):
     """Base of introspection and revocation: an authenticated client sends a ``token``."""
 
     #: The endpoint's name in the audit trail.
@@ -146,7 +146,7 @@ class TokenEndpoint(OAuthEndpoint):
         return caller, token
 
 
-class IntrospectionView(TokenEndpoint):
+class IntrospectionView(TokenManagementView):
     """``POST /oauth/introspect``: RFC 7662 token introspection for authenticated clients.
 
     A client sees its own tokens; a client allowed the ``introspection`` scope sees every
@@ -160,7 +160,7 @@ class IntrospectionView(TokenEndpoint):
         caller, token = self.caller_and_token(request)
         try:
             verified = verify_access_token(token, key_ring, strict_expiry=True)
-        except TokenError:
+        except TokenRejected:
             return JsonResponse({"active": False})
         if verified.client_id != caller.client_id and "introspection" not in caller.scopes:
             return JsonResponse({"active": False})
@@ -170,7 +170,7 @@ class IntrospectionView(TokenEndpoint):
         return JsonResponse(body)
 
 
-class RevocationView(TokenEndpoint):
+class RevocationView(TokenManagementView):
     """``POST /oauth/revoke``: RFC 7009 revocation of an access token by its own client."""
 
     audit_name = "revoke"
@@ -181,7 +181,7 @@ class RevocationView(TokenEndpoint):
         # token_type_hint is accepted and not needed: access tokens are all we issue.
         try:
             verified = verify_signature_and_claims(token, key_ring)
-        except TokenError:
+        except TokenRejected:
             return HttpResponse(status=200)  # RFC 7009 §2.2: invalid tokens are not an error
         if verified.client_id != caller.client_id:
             raise UnauthorizedClient("A client may revoke only the tokens issued to it.")
@@ -200,7 +200,7 @@ def public_document(document: dict[str, Any]) -> HttpResponse:
     ``createRemoteJWKSet`` does there); they carry nothing private and no credentials.
     """
     response = JsonResponse(document)
-    patch_cache_control(response, public=True, max_age=int(oauth_cc_settings.JWKS_MAX_AGE))
+    patch_cache_control(response, public=True, max_age=oauth_cc_settings.JWKS_MAX_AGE)
     response["Access-Control-Allow-Origin"] = "*"
     return response
 

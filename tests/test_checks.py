@@ -92,7 +92,7 @@ def test_missing_oauth_cc_setting(settings):
     ({"AUTH_FAILURES_PER_CLIENT_TOTAL": 10}, "oauth_cc.E015"),
     ({"AUTH_FAILURES_PER_CLIENT": 0, "AUTH_FAILURES_PER_CLIENT_TOTAL": 100}, "oauth_cc.E015"),
     ({"ERROR_RENDERER": "no.such.module.render"}, "oauth_cc.E013"),
-    ({"ERROR_RENDERER": "oauth_cc.errors.INVALID_TOKEN_CODE"}, "oauth_cc.E013"),
+    ({"ERROR_RENDERER": "oauth_cc.bearer_errors.INVALID_TOKEN_CODE"}, "oauth_cc.E013"),
     ({"ERROR_RENDERER": 42}, "oauth_cc.E013"),
     ({"REALM": ""}, "oauth_cc.E014"),
     ({"REALM": 'a"b'}, "oauth_cc.E014"),

@@ -24,7 +24,7 @@ from typing import Any
 
 from rest_framework.exceptions import APIException
 
-from oauth_cc.errors import BearerFailure, ErrorResponse
+from oauth_cc.bearer_errors import BearerFailure, ErrorResponse
 
 MISSING_PARAMETER = "1001"
 INVALID_PARAMETER = "1002"

@@ -238,7 +238,7 @@ class ClientAdmin(ClientAdminBase):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        grace = int(oauth_cc_settings.SECRET_ROTATION_GRACE_SECONDS)
+        grace = oauth_cc_settings.SECRET_ROTATION_GRACE_SECONDS
         if grace > 0:
             confirm = ngettext(
                 "Issue a new secret? The current one keeps working for %d more second only.",

@@ -6,7 +6,7 @@ sent) and an API error code: ``1024`` ("Invalid or expired bearer token") or ``1
 ("Project not found for bearer token").
 
 How it is rendered is decided by one callable, ``OAUTH_CC["ERROR_RENDERER"]`` (a dotted path;
-default ``oauth_cc.errors.rfc6750``), which turns the error into an ``ErrorResponse``. The
+default ``oauth_cc.bearer_errors.rfc6750``), which turns the error into an ``ErrorResponse``. The
 exception is a plain DRF ``APIException``, so DRF's own exception handler renders it with that
 status, body and ``WWW-Authenticate`` header; no ``EXCEPTION_HANDLER`` change is needed.
 """
@@ -71,7 +71,7 @@ def _quote(value: str) -> str:
 
 def challenge(failure: BearerFailure) -> str:
     """The RFC 6750 §3 ``WWW-Authenticate`` value for ``failure``."""
-    parts = [f'Bearer realm="{_quote(str(oauth_cc_settings.REALM))}"']
+    parts = [f'Bearer realm="{_quote(oauth_cc_settings.REALM)}"']
     if failure.error:
         parts.append(f'error="{failure.error}"')
         parts.append(f'error_description="{failure.description}"')  # no quote or backslash
