@@ -11,31 +11,26 @@ may be slow, broken or hostile, hence:
   were configured or registered to live, and a redirect could point anywhere.
 - The body is at most ``max_bytes``; only public signing keys are returned.
 
-Plain ``http.client`` rather than ``urllib``: urllib follows redirects and cannot bound the
-exchange. Proxies named in the environment (``HTTPS_PROXY``) are therefore not used.
+``http.client`` through ``deadline_http``, rather than ``urllib``, which follows redirects.
+Proxies named in the environment (``HTTPS_PROXY``) are therefore not used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
-import io
 import json
 import logging
 import re
-import socket
-import ssl
-import threading
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from oauth_cc.deadline_http import DeadlineHTTPConnection, DeadlineHTTPSConnection
 from oauth_cc.exceptions import SigningKeyError
 from oauth_cc.keys import PRIVATE_JWK_MEMBERS, load_public_key
 
 if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer, WriteableBuffer
 
     from oauth_cc.keys import PublicKey
 
@@ -140,14 +135,13 @@ def _get(url: str, timeout: float, max_bytes: int) -> tuple[str, bytes]:
         port = parts.port
     except ValueError as e:
         raise JWKSFetchError(f"The JWKS URL {url!r} has an invalid port.") from e
-    deadline = _Deadline(timeout)
     target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     headers = {"Host": parts.netloc, "Accept": "application/jwk-set+json, application/json",
                "User-Agent": "django-oauth-cc", "Connection": "close"}
     try:
-        tls = ssl.create_default_context() if scheme == "https" else None
-        port = port or (443 if tls else 80)
-        with contextlib.closing(_Connection(parts.hostname, port, deadline, tls)) as connection:
+        opened = (DeadlineHTTPSConnection if scheme == "https" else DeadlineHTTPConnection)(
+            parts.hostname, port, timeout)
+        with contextlib.closing(opened) as connection:
             connection.request("GET", target, headers=headers)
             # The response owns the socket once it knows the connection ends with it.
             with connection.getresponse() as response:
@@ -178,123 +172,3 @@ def _read_body(response: http.client.HTTPResponse, url: str, max_bytes: int) -> 
     if response.length:  # http.client returns a short read when the connection ends early
         raise JWKSFetchError(f"The JWK Set at {url} ended before its Content-Length.")
     return body
-
-
-class _Deadline:
-    """The end of an exchange. On the real clock: oauth_cc's may be frozen by tests."""
-
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        """Seconds left. Raises ``TimeoutError`` when there are none."""
-        left = self._end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the deadline has passed")
-        return left
-
-
-class _Connection(http.client.HTTPConnection):
-    """An HTTP or (with ``tls``) HTTPS connection that keeps to ``deadline`` from name
-    resolution to the last byte of the body."""
-
-    def __init__(self, host: str, port: int, deadline: _Deadline,
-                 tls: ssl.SSLContext | None) -> None:
-        super().__init__(host, port)
-        self._deadline = deadline
-        self._tls = tls
-
-    def connect(self) -> None:
-        sock = _open_socket(self.host, self.port, self._deadline)
-        if self._tls is not None:
-            try:
-                # CPython times the whole handshake against the socket's timeout.
-                sock.settimeout(self._deadline.left())
-                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
-            except BaseException:
-                sock.close()
-                raise
-        # http.client calls only sendall, makefile and close on its socket, as this one has.
-        self.sock = cast(socket.socket, _DeadlineSocket(sock, self._deadline))
-
-
-class _DeadlineSocket:
-    """A connected socket whose every send and receive gets only the time left before the
-    deadline, the status line, headers and body read through ``makefile`` included."""
-
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        self._sock = sock
-        self._deadline = deadline
-
-    def sendall(self, data: ReadableBuffer) -> None:
-        self._sock.settimeout(self._deadline.left())
-        self._sock.sendall(data)
-
-    def makefile(self, mode: str = "rb") -> io.BufferedReader:
-        # On the socket's own file object: http.client closes the socket as soon as it knows
-        # the connection ends with this answer, and the socket must outlive the body's reading.
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-class _DeadlineReader(io.RawIOBase):
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        super().__init__()
-        self._sock = sock
-        self._file = sock.makefile("rb", buffering=0)
-        self._deadline = deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int | None:
-        self._sock.settimeout(self._deadline.left())
-        return self._file.readinto(buffer)
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-def _open_socket(host: str, port: int, deadline: _Deadline) -> socket.socket:
-    """A TCP connection to ``host`` made within the deadline. Raises ``OSError``."""
-    error: OSError = OSError(f"{host} has no address")
-    for family, kind, protocol, _, address in _resolve(host, port, deadline):
-        sock = socket.socket(family, kind, protocol)
-        try:
-            sock.settimeout(deadline.left())
-            sock.connect(address)
-            return sock
-        except TimeoutError:
-            sock.close()
-            raise  # the deadline has passed: no time for another address
-        except OSError as e:
-            sock.close()
-            error = e
-    raise error
-
-
-def _resolve(host: str, port: int, deadline: _Deadline) -> list[Any]:
-    """``getaddrinfo`` for ``host``, answered within the deadline. Raises ``OSError``.
-
-    The system resolver has its own, longer timeouts and cannot be interrupted, so the lookup
-    runs in a thread of its own; one that outlives the deadline ends unheeded in its own time.
-    """
-    answer: list[Any] = []
-
-    def lookup() -> None:
-        try:
-            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except Exception as e:  # handed to the caller's thread, which raises it
-            answer.append(e)
-
-    thread = threading.Thread(target=lookup, name="oauth_cc-resolve", daemon=True)
-    thread.start()
-    thread.join(deadline.left())
-    if not answer:
-        raise TimeoutError(f"resolving {host} took too long")
-    if isinstance(answer[0], Exception):
-        raise answer[0]
-    return cast(list[Any], answer[0])

@@ -1,30 +1,23 @@
 """The HTTP exchange with the token endpoint: which URLs may be used, and one deadline for all.
 
-http.client gives its timeout to each socket operation, so a server that sends its answer a
-byte at a time, each within the timeout, could hold a caller as long as it liked. Here one
-deadline, set when the connection is created, bounds connecting (every address tried), the TLS
-handshake, sending, and each read of the status line, headers and body: before each, the
-socket's timeout is set to the time left. Name resolution is the one step it cannot bound: the
-standard library's ``getaddrinfo`` has no timeout. (Nor does it reach a proxy's answer to
-``CONNECT``, read with the time left when connecting: the proxy is the caller's own.)
+The connections are ``oauth_cc.deadline_http``'s: ``timeout`` bounds the name lookup,
+connecting, the TLS handshake, sending, and reading the status line, headers and body. (Not a
+proxy's answer to ``CONNECT``, read with the time left when connecting: the proxy is the
+caller's own.) urllib supplies the proxy settings from the environment.
 
-Standard library only: urllib still supplies the proxy settings from the environment.
+Standard library only.
 """
 
 from __future__ import annotations
 
 import http.client
-import io
 import ipaddress
 import re
-import socket
-import time
 import urllib.request
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer, WriteableBuffer
+from oauth_cc.deadline_http import DeadlineHTTPConnection, DeadlineHTTPSConnection
 
 # An ASCII host name (IDNA names in their xn-- form); IP literals are checked by ipaddress.
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
@@ -100,109 +93,12 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class _Deadline:
-    def __init__(self, seconds: float) -> None:
-        self._at = time.monotonic() + seconds
-
-    def left(self) -> float:
-        """The seconds left. Raises ``TimeoutError`` when there are none."""
-        left = self._at - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("timed out")
-        return left
-
-
-class _Connection(http.client.HTTPConnection):
-    """An ``HTTPConnection`` whose ``timeout`` bounds the whole exchange from its creation."""
-
-    def __init__(self, host: str, port: int | None = None, timeout: float = 10,
-                 **kwargs: Any) -> None:
-        super().__init__(host, port, timeout=timeout, **kwargs)
-        self._deadline = _Deadline(timeout)
-        # http.client's own seam for making the socket (socket.create_connection by default).
-        self._create_connection = self._open_socket
-
-    def connect(self) -> None:
-        super().connect()  # for HTTPS, the TLS handshake too
-        # Duck-typed: once connected, http.client and urllib only send, make files and close.
-        self.sock = cast(socket.socket, _DeadlineSocket(self.sock, self._deadline))
-
-    def _open_socket(self, address: tuple[str, int], timeout: float | None = None,
-                     source_address: tuple[str, int] | None = None) -> socket.socket:
-        """``socket.create_connection``, but all the addresses tried share the time left
-        (not each the whole timeout), and the socket keeps the rest for the TLS handshake
-        (which CPython bounds as a whole by the socket's timeout)."""
-        host, port = address
-        failure = OSError(f"No address found for {host}.")
-        for family, kind, protocol, _, socket_address in socket.getaddrinfo(
-                host, port, type=socket.SOCK_STREAM):
-            sock = socket.socket(family, kind, protocol)
-            try:
-                sock.settimeout(self._deadline.left())
-                if source_address:
-                    sock.bind(source_address)
-                sock.connect(socket_address)
-                sock.settimeout(self._deadline.left())
-                return sock
-            except OSError as error:
-                sock.close()
-                failure = error
-        raise failure
-
-
-class _HTTPSConnection(_Connection, http.client.HTTPSConnection):
-    pass
-
-
 class _HTTPHandler(urllib.request.HTTPHandler):
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_Connection, req)
+        return self.do_open(DeadlineHTTPConnection, req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         # No context given: HTTPSConnection makes the default one, verifying the host.
-        return self.do_open(_HTTPSConnection, req)
-
-
-class _DeadlineSocket:
-    """A connected socket (plain or TLS) whose every send and read gets only the time left."""
-
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        self._sock = sock
-        self._deadline = deadline
-
-    def sendall(self, data: ReadableBuffer) -> None:
-        view = memoryview(data).cast("B")
-        while view:
-            self._sock.settimeout(self._deadline.left())
-            view = view[self._sock.send(view):]
-
-    def makefile(self, mode: str = "rb") -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The socket's reads, each given only the time left (under http.client's buffer)."""
-
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        super().__init__()
-        self._sock = sock
-        self._deadline = deadline
-        # The socket's own file keeps it open after urllib closes the connection, once the
-        # headers are read, as the file http.client would have made does.
-        self._file = sock.makefile("rb", buffering=0)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int | None:
-        self._sock.settimeout(self._deadline.left())
-        return self._file.readinto(buffer)
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
+        return self.do_open(DeadlineHTTPSConnection, req)
