@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
+from django.db import connections
 from django.http import HttpResponse
 from django.test import Client as HttpClient
 
@@ -35,3 +39,19 @@ def token_request(http: HttpClient, client_id: str, secret: str, *, via: str = "
 
 def unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+
+
+def all_at_once(count: int, action: Callable[[], Any]) -> list[Any]:
+    """``action()`` in ``count`` threads released together; their results, in order. Each
+    thread closes its database connections when done."""
+    barrier = threading.Barrier(count)
+
+    def worker(_: int) -> Any:
+        try:
+            barrier.wait(timeout=30)
+            return action()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(worker, range(count)))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from oauth_cc.models import SigningKey
+from tests.helpers import all_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -19,17 +17,7 @@ WORKERS = 6
 
 
 def race(action):
-    barrier = threading.Barrier(WORKERS)
-
-    def worker(_):
-        try:
-            barrier.wait(timeout=30)
-            return action()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(worker, range(WORKERS)))
+    return all_at_once(WORKERS, action)
 
 
 def assert_invariants():

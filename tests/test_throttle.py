@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.cache import cache
-from django.db import connections
 from django.test import Client as HttpClient
 from django.test import override_settings
 
@@ -16,7 +13,7 @@ from oauth_cc import credentials, state, throttle
 from oauth_cc.exceptions import TooManyAttempts
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.testing import mint_token
-from tests.helpers import basic, post_form, token_request
+from tests.helpers import all_at_once, basic, post_form, token_request
 
 pytestmark = pytest.mark.django_db
 ISSUER = "https://issuer.test"
@@ -235,18 +232,7 @@ def test_unparseable_forwarded_values_count_as_the_proxy(http, oauth_client):
 
 # Counting is atomic: at most the limit's worth of secrets are checked, however many at once.
 
-def parallel(count, action):
-    barrier = threading.Barrier(count)
-
-    def worker(_):
-        try:
-            barrier.wait(timeout=30)
-            return action()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(worker, range(count)))
+parallel = all_at_once
 
 
 def test_parallel_wrong_secrets_check_at_most_the_limit(oauth_client, frozen_clock,
