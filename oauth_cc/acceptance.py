@@ -22,16 +22,18 @@ from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import clock, state
+from oauth_cc import clock, process_cache, state
 from oauth_cc.cache import TTLMap
+from oauth_cc.keyring import key_ring
 from oauth_cc.keys import VerificationKey
+from oauth_cc.remote_jwks import remote_jwks
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.verification import (
     Expected,
     KeySource,
     VerifiedToken,
     check_lifetime,
-    verify,
+    verify_with_key,
 )
 
 # Longer tokens are verified every time: none of ours comes near, and a flood of long forged
@@ -42,33 +44,33 @@ VERIFIED_TOKENS_LIMIT = 10_000
 
 @dataclass(frozen=True)
 class _Verified:
-    """A verified token as remembered: never handed out itself (see ``_accept``)."""
+    """A verified token as remembered: never handed out itself (see ``_verify``)."""
 
     claims: dict[str, object]
     kid: str
     key: VerificationKey
+    scopes: frozenset[str]
     expires: float
     not_before: float | None
 
 
 _verified: TTLMap[str, _Verified] = TTLMap(ttl=lambda: 0.0, limit=VERIFIED_TOKENS_LIMIT)
+_expected: list[Expected] = []  # built once per settings (process_cache clears it)
+process_cache.register(_expected.clear)
 
 
 def key_source() -> KeySource:
     """This site's key source: the issuer's JWK Set in remote mode, else its own keys."""
-    if oauth_cc_settings.JWKS_URL:
-        from oauth_cc.remote_jwks import remote_jwks
-
-        return remote_jwks
-    from oauth_cc.keyring import key_ring
-
-    return key_ring
+    return remote_jwks if oauth_cc_settings.JWKS_URL else key_ring
 
 
 def expected() -> Expected:
-    settings = oauth_cc_settings
-    return Expected(settings.ISSUER, settings.audience,
-                    frozenset(settings.ALLOWED_ALGORITHMS))
+    """What tokens must say here, from the settings."""
+    if not _expected:
+        settings = oauth_cc_settings
+        _expected.append(Expected(settings.ISSUER, settings.audience,
+                                  frozenset(settings.ALLOWED_ALGORITHMS)))
+    return _expected[0]
 
 
 @sensitive_variables()  # a bearer token is a credential: not in error reports
@@ -87,12 +89,14 @@ def verify_access_token(token: str, keys: KeySource | None = None, *,
     ``UnknownProject`` (code 1025). In remote mode (``JWKS_URL``) there is no database to ask:
     state is not checked.
     """
-    verified = _verify(token, keys or key_source(), strict_expiry)
-    if not oauth_cc_settings.JWKS_URL:
+    remote = oauth_cc_settings.JWKS_URL
+    verified = _verify(token, keys or (remote_jwks if remote else key_ring), strict_expiry)
+    if not remote:
         state.check(verified)
     return verified
 
 
+@sensitive_variables()
 def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
     now, leeway = clock.now(), oauth_cc_settings.LEEWAY_SECONDS
     cacheable = isinstance(token, str) and len(token) <= MAX_CACHED_TOKEN_LENGTH
@@ -101,15 +105,14 @@ def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
         check_lifetime(remembered.expires, remembered.not_before, now=now, leeway=leeway,
                        strict_expiry=strict_expiry)
         # A new object each time: request.auth.project is read per request, not per token.
-        return VerifiedToken(remembered.claims, remembered.kid)
-    verified = verify(token, keys, expected(), now=now, leeway=leeway,
-                      strict_expiry=strict_expiry)
-    key = keys.verification_key(verified.kid)
-    if cacheable and key is not None:
+        return VerifiedToken(remembered.claims, remembered.kid, remembered.scopes)
+    verified, key = verify_with_key(token, keys, expected(), now=now, leeway=leeway,
+                                    strict_expiry=strict_expiry)
+    if cacheable:
         expires = float(verified.claims["exp"])
         not_before = verified.claims.get("nbf")
         _verified.put(token, _Verified(
-            dict(verified.claims), verified.kid, key, expires,
+            dict(verified.claims), verified.kid, key, verified.scopes, expires,
             float(not_before) if isinstance(not_before, int | float) else None),
             expires_at=clock.monotonic() + (expires + leeway - now))
     return verified

@@ -100,23 +100,19 @@ class OAuthCCSettings:
     TRUSTED_PROXIES: int
     SECRET_ROTATION_GRACE_SECONDS: int
 
-    def __init__(self) -> None:
-        self._cache: dict[str, Any] = {}
-
     @property
     def user_settings(self) -> dict[str, Any]:
         value = getattr(django_settings, "OAUTH_CC", None)
         return value if isinstance(value, dict) else {}
 
     def __getattr__(self, name: str) -> Any:
+        """The setting's value, read once: it is then an instance attribute, which Python
+        finds without calling this (settings are read on every request's hot path)."""
         if name not in DEFAULTS:
             raise AttributeError(f"Invalid oauth_cc setting: {name!r}")
-        try:
-            return self._cache[name]
-        except KeyError:
-            value = self.user_settings.get(name, DEFAULTS[name])
-            self._cache[name] = value
-            return value
+        value = self.user_settings.get(name, DEFAULTS[name])
+        self.__dict__[name] = value
+        return value
 
     # Derived values used on hot paths, cached like the raw ones.
 
@@ -136,7 +132,7 @@ class OAuthCCSettings:
         return urlsplit(self.ISSUER).path.strip("/")
 
     def reload(self) -> None:
-        self._cache.clear()
+        self.__dict__.clear()
 
 
 oauth_cc_settings = OAuthCCSettings()

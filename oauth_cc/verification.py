@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -53,17 +53,19 @@ class Expected:
     algorithms: frozenset[str]
 
 
-@dataclass(frozen=True, eq=False)
 class VerifiedToken:
-    """A verified access token: what ``request.auth`` is. The raw token is not kept."""
+    """A verified access token: what ``request.auth`` is. The raw token is not kept.
 
-    claims: Mapping[str, Any]
-    #: The ``kid`` of the key that verified it.
-    kid: str = ""
-    scopes: frozenset[str] = field(init=False)
+    ``claims`` are the token's; ``kid`` names the key that verified it; ``scopes`` is the set
+    of its ``scope`` claim.
+    """
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "scopes", frozenset(str(self.claims.get("scope", "")).split()))
+    def __init__(self, claims: Mapping[str, Any], kid: str = "",
+                 scopes: frozenset[str] | None = None) -> None:
+        self.claims = claims
+        self.kid = kid
+        self.scopes = scopes if scopes is not None else frozenset(
+            str(claims.get("scope", "")).split())
 
     @property
     def client_id(self) -> str:
@@ -127,7 +129,16 @@ def _json_object(segment: str, part: str) -> dict[str, Any]:
 @sensitive_variables()  # a bearer token is a credential: not in error reports
 def verify(token: str, keys: KeySource, expected: Expected, *, now: float, leeway: float,
            strict_expiry: bool = False) -> VerifiedToken:
-    """Verify a token's signature, header and claims at ``now``. Raises ``InvalidToken``.
+    """Verify a token's signature, header and claims at ``now``. Raises ``InvalidToken``."""
+    return verify_with_key(token, keys, expected, now=now, leeway=leeway,
+                           strict_expiry=strict_expiry)[0]
+
+
+@sensitive_variables()  # a bearer token is a credential: not in error reports
+def verify_with_key(token: str, keys: KeySource, expected: Expected, *, now: float,
+                    leeway: float, strict_expiry: bool = False
+                    ) -> tuple[VerifiedToken, VerificationKey]:
+    """``verify``, returning the key that verified the token too.
 
     ``strict_expiry`` judges ``exp`` without ``leeway`` (the issuer judging its own tokens).
     The compact form is split and checked here, and the signature is checked by PyJWT's
@@ -156,7 +167,7 @@ def verify(token: str, keys: KeySource, expected: Expected, *, now: float, leewa
         raise InvalidToken("The token's signature is invalid.")
     claims = _json_object(payload_segment, "payload")
     check_claims(claims, expected, now=now, leeway=leeway, strict_expiry=strict_expiry)
-    return VerifiedToken(claims, kid)
+    return VerifiedToken(claims, kid), key
 
 
 def _number(claims: Mapping[str, Any], name: str, *, required: bool = True) -> float | None:
