@@ -31,6 +31,11 @@ def client_changed(instance: Client, **kwargs: Any) -> None:
     client_id = instance.client_id
     state.forget_client(client_id)
     transaction.on_commit(lambda: state.forget_client(client_id))
+    if kwargs.get("signal") is post_delete:
+        # Every way a client goes (the admin, the portal, its project's deletion) sends this.
+        audit.emit(audit.client_deleted, "client_deleted", client_id=client_id,
+                   project_id=instance.project_id, name=instance.name)
+        return
     was_active = getattr(instance, "_loaded_is_active", None)
     if kwargs.get("signal") is post_save and not kwargs.get("created") and \
             was_active is not None and was_active != instance.is_active:

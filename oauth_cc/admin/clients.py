@@ -1,5 +1,4 @@
-"""The Django admin of oauth_cc: clients (whose secrets are shown once), projects, scopes and
-signing keys (read only, never their private part).
+"""The admin of clients, whose secrets are shown once.
 
 A client secret exists in plain text only in the response to the request that made it: saving
 the add form, or the "Regenerate secret" button, renders a page that shows it once, with
@@ -15,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -30,94 +28,39 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from oauth_cc import clock
-from oauth_cc.models import Client, Project, Scope
-from oauth_cc.scopes import CLIENT_PERMISSIONS
+from oauth_cc import audit, clock
+from oauth_cc.admin.common import (
+    ActingAdmin,
+    ScopeChoiceField,
+    change_message,
+    lookup_reveals,
+    scope_list,
+    set_active_each,
+)
+from oauth_cc.models import Client
 from oauth_cc.settings import oauth_cc_settings
+from oauth_cc.shown_once import ShownOnce
+
+__all__ = ["ClientAdmin", "ClientCreationForm", "ShownOnce"]
 
 SHOWN_ONCE_TEMPLATE = "oauth_cc/admin/client_secret.html"
 # Where save_model() leaves the new secret for response_add(): on this request object only.
 _SHOWN_ONCE_ATTR = "_oauth_cc_shown_once"
+# The fields whose change is audited as client_updated (is_active has its own events).
+AUDITED_FIELDS = ("name", "project", "scopes")
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 
-if TYPE_CHECKING:  # the admin and form classes are generic in django-stubs only
+if TYPE_CHECKING:  # the form classes are generic in django-stubs only
     ClientFormBase = forms.ModelForm[Client]
-    ClientAdminBase = admin.ModelAdmin[Client]
-    ClientInlineBase = admin.TabularInline[Client, Project]
-    ProjectAdminBase = admin.ModelAdmin[Project]
-    ScopeAdminBase = admin.ModelAdmin[Scope]
-    ScopeChoiceFieldBase = forms.ModelMultipleChoiceField[Scope]
 else:
     ClientFormBase = forms.ModelForm
-    ClientAdminBase = ProjectAdminBase = ScopeAdminBase = admin.ModelAdmin
-    ClientInlineBase = admin.TabularInline
-    ScopeChoiceFieldBase = forms.ModelMultipleChoiceField
-
-
-def lookup_reveals(lookup: str, hidden_fields: tuple[str, ...]) -> bool:
-    """True for a changelist query-string lookup on a field the admin never shows.
-
-    Django allows any lookup on a model's own fields, so a user who may only view could
-    otherwise learn a hash or a ciphertext a prefix at a time (``?secret_hash__startswith=``).
-    """
-    return lookup.split("__", 1)[0] in hidden_fields
-
-
-class ShownOnce(str):
-    """A plain-text secret whose ``repr`` is masked.
-
-    It renders as itself in the page that shows it, but error reports (which print the
-    ``repr`` of every local variable, template contexts included) show a placeholder.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'********'"
-
-
-def change_message(*field_names: str) -> list[dict[str, Any]]:
-    """An admin log message in Django's JSON form: "Changed <fields>."."""
-    return [{"changed": {"fields": list(field_names)}}]
-
-
-def _set_active(model_admin: admin.ModelAdmin[Any], request: HttpRequest,
-                queryset: QuerySet[Any], active: bool) -> int:
-    """Set ``is_active`` one object at a time; return how many changed.
-
-    Each is saved with ``save()``, not ``queryset.update()``, so ``post_save`` fires and this
-    process refuses a disabled client's tokens at once (``oauth_cc.signals``).
-    """
-    changed = 0
-    for obj in queryset.filter(is_active=not active):
-        obj.is_active = active
-        obj.save(update_fields=["is_active"])
-        model_admin.log_change(request, obj, change_message(
-            str(obj._meta.get_field("is_active").verbose_name)))
-        changed += 1
-    return changed
 
 
 def _previous_valid_until(client: Client) -> datetime | None:
     """When the secret before the last regeneration stops working, if it still works."""
     expires = client.previous_secret_expires_at
     return expires if expires is not None and expires > clock.now_datetime() else None
-
-
-class ScopeChoiceField(ScopeChoiceFieldBase):
-    """The scope checkboxes; a permission of the client (``introspection``) is labelled as one,
-    since it is never granted in a token."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        if obj.name in CLIENT_PERMISSIONS:
-            return gettext("%(name)s (a permission of the client: it may introspect other "
-                           "clients' tokens; never granted in a token)") % {"name": obj.name}
-        return str(obj.name)
-
-
-def _scope_list(client: Client) -> str:
-    return ", ".join(scope.name for scope in client.scopes.all())
 
 
 class ClientCreationForm(ClientFormBase):
@@ -137,7 +80,7 @@ class ClientCreationForm(ClientFormBase):
 
 
 @admin.register(Client)
-class ClientAdmin(ClientAdminBase):
+class ClientAdmin(ActingAdmin[Client]):
     """Clients. Adding one or regenerating its secret shows the secret once, then never."""
 
     add_form = ClientCreationForm
@@ -199,7 +142,7 @@ class ClientAdmin(ClientAdminBase):
 
     @admin.display(description=_("scopes"))
     def scope_list(self, obj: Client) -> str:
-        return _scope_list(obj)
+        return scope_list(obj)
 
     @admin.display(description=_("previous secret valid until"))
     def previous_secret(self, obj: Client) -> str:
@@ -226,6 +169,12 @@ class ClientAdmin(ClientAdminBase):
         # none was chosen); the admin goes on with it for the log entry and the response.
         secret = obj.issue_credentials(form.cleaned_data["scopes"])
         setattr(request, _SHOWN_ONCE_ATTR, ShownOnce(secret))
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: Any
+                     ) -> None:
+        super().save_related(request, form, formsets, change)
+        if change:  # staff's edits are audited like the portal's (Client.update)
+            form.instance.audit_update([f for f in AUDITED_FIELDS if f in form.changed_data])
 
     def response_add(self, request: HttpRequest, obj: Client,
                      post_url_continue: str | None = None) -> HttpResponse:
@@ -272,7 +221,7 @@ class ClientAdmin(ClientAdminBase):
             raise Http404(gettext("No client with this id."))
         if not self.has_change_permission(request, client):
             raise PermissionDenied
-        with transaction.atomic():
+        with transaction.atomic(), audit.acting(request.user):
             secret = ShownOnce(client.regenerate_secret())
             self.log_change(request, client, change_message(gettext("client secret")))
         return self.secret_response(request, client, secret, regenerated=True)
@@ -291,7 +240,7 @@ class ClientAdmin(ClientAdminBase):
             "opts": self.opts,
             "client": client,
             "secret": secret,
-            "scopes": _scope_list(client),
+            "scopes": scope_list(client),
             "regenerated": regenerated,
             "previous_valid_until": _previous_valid_until(client) if regenerated else None,
             "change_url": reverse("admin:{}_{}_change".format(*info), args=[client.pk],
@@ -309,7 +258,7 @@ class ClientAdmin(ClientAdminBase):
 
     @admin.action(description=_("Disable selected clients"), permissions=["change"])
     def disable_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
-        count = _set_active(self, request, queryset, active=False)
+        count = set_active_each(self, request, queryset, active=False)
         self.message_user(request, ngettext(
             "Disabled %d client: it gets no tokens and its tokens are refused.",
             "Disabled %d clients: they get no tokens and their tokens are refused.",
@@ -317,88 +266,6 @@ class ClientAdmin(ClientAdminBase):
 
     @admin.action(description=_("Enable selected clients"), permissions=["change"])
     def enable_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
-        count = _set_active(self, request, queryset, active=True)
+        count = set_active_each(self, request, queryset, active=True)
         self.message_user(request, ngettext("Enabled %d client.", "Enabled %d clients.",
                                             count) % count, messages.SUCCESS)
-
-
-class ProjectClientInline(ClientInlineBase):
-    """A project's clients: a summary, with ``is_active`` editable.
-
-    No adding here: a new client's secret must be shown on its own page ("Add client" above).
-    """
-
-    model = Client
-    fields = ("name", "client_id", "scope_list", "is_active", "created_at", "last_used_at")
-    readonly_fields = ("name", "client_id", "scope_list", "created_at", "last_used_at")
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
-        return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
-        return super().get_queryset(request).prefetch_related("scopes")
-
-    @admin.display(description=_("scopes"))
-    def scope_list(self, obj: Client) -> str:
-        return _scope_list(obj)
-
-
-@admin.register(Project)
-class ProjectAdmin(ProjectAdminBase):
-    change_form_template = "oauth_cc/admin/project_change_form.html"
-    inlines = (ProjectClientInline,)
-    fields = ("name", "is_active", "created_at")
-    readonly_fields = ("created_at",)
-    list_display = ("name", "is_active", "client_count", "created_at")
-    list_filter = ("is_active", "created_at")
-    search_fields = ("name", "clients__name", "clients__client_id")
-    actions = ("disable_projects", "enable_projects")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
-        return super().get_queryset(request).annotate(client_count=Count("clients"))
-
-    @admin.display(description=_("clients"), ordering="client_count")
-    def client_count(self, obj: Project) -> int:
-        return int(getattr(obj, "client_count", 0))
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra_context = dict(extra_context or {})
-        add_perm = f"{Client._meta.app_label}.{get_permission_codename('add', Client._meta)}"
-        if request.user.has_perm(add_perm):
-            extra_context["add_client_url"] = reverse(
-                f"admin:{Client._meta.app_label}_{Client._meta.model_name}_add",
-                current_app=self.admin_site.name) + f"?project={unquote(object_id)}"
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    @admin.action(description=_("Disable OAuth2 client credentials of selected projects"),
-                  permissions=["change"])
-    def disable_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
-        count = _set_active(self, request, queryset, active=False)
-        self.message_user(request, ngettext(
-            "Disabled %d project: its clients get no tokens and their tokens are refused.",
-            "Disabled %d projects: their clients get no tokens and their tokens are refused.",
-            count) % count, messages.SUCCESS)
-
-    @admin.action(description=_("Enable OAuth2 client credentials of selected projects"),
-                  permissions=["change"])
-    def enable_projects(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
-        count = _set_active(self, request, queryset, active=True)
-        self.message_user(request, ngettext("Enabled %d project.", "Enabled %d projects.",
-                                            count) % count, messages.SUCCESS)
-
-
-@admin.register(Scope)
-class ScopeAdmin(ScopeAdminBase):
-    list_display = ("name", "description", "client_count")
-    search_fields = ("name", "description")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Scope]:
-        return super().get_queryset(request).annotate(client_count=Count("clients"))
-
-    @admin.display(description=_("clients"), ordering="client_count")
-    def client_count(self, obj: Scope) -> int:
-        return int(getattr(obj, "client_count", 0))

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from oauth_cc import clock
-from oauth_cc.admin.clients import change_message, lookup_reveals
+from oauth_cc.admin.common import change_message, lookup_reveals
 from oauth_cc.keys import PRIVATE_JWK_MEMBERS
 from oauth_cc.models import SigningKey, SigningKeyState, retired_key_lifetime
 

@@ -1,12 +1,13 @@
 """The models of oauth_cc, one module per concern; import them from here."""
 
+from oauth_cc.models.client_records import ClientRecord
 from oauth_cc.models.clients import (
     Client,
     ClientManager,
-    ClientRecord,
     Project,
     Scope,
     UnknownScopes,
+    scopes_named,
     validate_scope_name,
 )
 from oauth_cc.models.revocations import RevokedToken, RevokedTokenManager
@@ -30,5 +31,6 @@ __all__ = [
     "SigningKeyState",
     "UnknownScopes",
     "retired_key_lifetime",
+    "scopes_named",
     "validate_scope_name",
 ]

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Self
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import audit, clock, credentials
+from oauth_cc.models.client_records import ClientRecord
 from oauth_cc.settings import oauth_cc_settings
 
 
@@ -33,6 +34,17 @@ class UnknownScopes(ValueError):
     def __init__(self, names: Iterable[str]) -> None:
         self.names = sorted(names)
         super().__init__("Unknown scope(s): " + ", ".join(self.names))
+
+
+def scopes_named(scopes: Iterable[str | Scope]) -> list[Scope]:
+    """The ``Scope`` rows of ``scopes`` (names or rows). Raises ``UnknownScopes`` for a name
+    that does not exist."""
+    names = {scope.name if isinstance(scope, Scope) else scope for scope in scopes}
+    found = list(Scope.objects.filter(name__in=names))
+    missing = names - {scope.name for scope in found}
+    if missing:
+        raise UnknownScopes(missing)
+    return found
 
 
 class Scope(models.Model):
@@ -59,6 +71,17 @@ class Project(models.Model):
                     "rejected."),
     )
     created_at = models.DateTimeField(_("created"), default=clock.now_datetime, editable=False)
+    #: The site's users who manage this project's clients in the customer portal.
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="oauth_cc_projects",
+        verbose_name=_("members"),
+        help_text=_("Users who may manage this project's clients in the customer portal."))
+    #: The scopes staff allow this project's clients: what the portal offers. Staff may still
+    #: give a client any scope in the admin.
+    scopes = models.ManyToManyField(
+        Scope, blank=True, related_name="projects", verbose_name=_("scopes"),
+        help_text=_("The scopes the project's members may give its clients in the customer "
+                    "portal."))
 
     class Meta:
         ordering = ["name", "pk"]
@@ -68,39 +91,17 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def set_active(self, active: bool) -> bool:
+        """Enable or disable the project's OAuth2 client credentials; True if that changed.
 
-@dataclass(frozen=True)
-class ClientRecord:
-    """What a worker keeps of a client: all the token endpoint and verification need of it.
-
-    A value, read in one query (``ClientManager.records``) and cached per worker
-    (``state.clients``); checking a secret against it asks nothing of the database.
-    """
-
-    pk: int
-    client_id: str
-    project_id: int
-    secret_hash: str
-    #: The secret before the last regeneration, and when it stops working (epoch seconds).
-    previous_secret_hash: str
-    previous_secret_expires_at: float | None
-    is_active: bool
-    project_is_active: bool
-    scopes: tuple[str, ...]
-
-    @sensitive_variables("secret")
-    def check_secret(self, secret: str, now: float | None = None) -> tuple[bool, bool]:
-        """``(matches, needs_rehash)`` for ``secret``, honouring the rotation grace period:
-        the previous secret matches until ``previous_secret_expires_at``."""
-        matches, rehash = credentials.check_secret(secret, self.secret_hash)
-        if matches or not self.previous_secret_hash or self.previous_secret_expires_at is None:
-            return matches, rehash
-        if (clock.now() if now is None else now) >= self.previous_secret_expires_at:
-            return False, False
-        return credentials.check_secret(secret, self.previous_secret_hash)[0], False
-
-    def __repr__(self) -> str:
-        return f"<ClientRecord {self.client_id}>"
+        Saved with ``save()`` so ``post_save`` fires: this process refuses the project's
+        tokens at once (``oauth_cc.signals``).
+        """
+        if self.is_active == active:
+            return False
+        self.is_active = active
+        self.save(update_fields=["is_active"])
+        return True
 
 
 _RECORD_FIELDS = ("pk", "client_id", "project_id", "secret_hash", "previous_secret_hash",
@@ -111,7 +112,8 @@ _RECORD_FIELDS = ("pk", "client_id", "project_id", "secret_hash", "previous_secr
 class ClientManager(models.Manager["Client"]):
     @sensitive_variables("secret")
     def create_client(self, name: str, *, project: Project | None = None,
-                      scopes: Iterable[str] = (), is_active: bool = True) -> tuple[Client, str]:
+                      scopes: Iterable[str | Scope] = (), is_active: bool = True
+                      ) -> tuple[Client, str]:
         """Create a client with a new id and secret. Returns ``(client, plaintext_secret)``.
 
         Without ``project`` a project named ``name`` is created. Raises ``UnknownScopes`` if a
@@ -191,21 +193,20 @@ class Client(models.Model):
         (the only time it exists).
 
         The one way a client comes to be: the manager, the admin, the commands and the portal
-        all call it. Without a project, one named after the client is created. Raises
-        ``UnknownScopes`` if a scope name does not exist; nothing is saved then.
+        all call it. Without a project, one named after the client is created (and allowed
+        the client's scopes). Raises ``UnknownScopes`` if a scope name does not exist;
+        nothing is saved then.
         """
-        names = {scope.name if isinstance(scope, Scope) else scope for scope in scopes}
-        found = list(Scope.objects.filter(name__in=names))
-        missing = names - {scope.name for scope in found}
-        if missing:
-            raise UnknownScopes(missing)
+        found = scopes_named(scopes)
         if not self._state.adding:
             raise ValueError("issue_credentials() is for a new client; an existing one "
                              "regenerates its secret.")
         secret = credentials.generate_client_secret()
         with transaction.atomic():
             if self.project_id is None:
+                # A project made for this client is allowed what the client is given.
                 self.project = Project.objects.create(name=self.name)
+                self.project.scopes.set(found)
             self.client_id = credentials.generate_client_id()
             self.secret_hash = credentials.hash_secret(secret)
             self.save()
@@ -239,3 +240,43 @@ class Client(models.Model):
         audit.emit(audit.client_secret_regenerated, "client_secret_regenerated",
                    client_id=self.client_id, grace_seconds=grace_seconds)
         return secret
+
+    def set_active(self, active: bool) -> bool:
+        """Enable or disable the client; True if that changed.
+
+        Saved with ``save()`` so ``post_save`` fires: this process refuses a disabled client's
+        tokens at once, and the change is audited (``oauth_cc.signals``).
+        """
+        if self.is_active == active:
+            return False
+        self.is_active = active
+        self.save(update_fields=["is_active"])
+        return True
+
+    def update(self, *, name: str | None = None,
+               scopes: Iterable[str | Scope] | None = None) -> list[str]:
+        """Rename the client and/or replace its allowed scopes; return the names of the fields
+        that changed (audited as ``client_updated``). None leaves a field as it is.
+
+        Raises ``UnknownScopes`` if a scope name does not exist; nothing is saved then.
+        """
+        changed = []
+        found = None if scopes is None else scopes_named(scopes)
+        if found is not None and ({scope.pk for scope in found}
+                                  != set(self.scopes.values_list("pk", flat=True))):
+            changed.append("scopes")
+        with transaction.atomic():
+            if name is not None and name != self.name:
+                changed.append("name")
+                self.name = name
+                self.save(update_fields=["name"])
+            if found is not None and "scopes" in changed:
+                self.scopes.set(found)
+        self.audit_update(changed)
+        return changed
+
+    def audit_update(self, fields: list[str]) -> None:
+        """Record that ``fields`` of this client changed (nothing if it is empty)."""
+        if fields:
+            audit.emit(audit.client_updated, "client_updated", client_id=self.client_id,
+                       project_id=self.project_id, fields=sorted(fields))

@@ -22,7 +22,10 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
 ROOT_URLCONF = "tests.system.resource_server.urls"
 WSGI_APPLICATION = "tests.system.resource_server.wsgi.application"
-INSTALLED_APPS = ["rest_framework", "oauth_cc"]
+# oauth_cc's models relate to AUTH_USER_MODEL (Project.members, for the customer portal), so
+# its app must be installed for the model checks, though nothing here reads it.
+INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "rest_framework",
+                  "oauth_cc"]
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 DATABASES: dict[str, dict[str, object]] = {}
 
