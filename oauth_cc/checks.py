@@ -9,6 +9,8 @@ E011 key material settings   E012 TRUSTED_PROXIES, AUTH_FAILURES_PER_CLIENT/ADDR
 E013 ERROR_RENDERER not importable / not callable
 E014 REALM not a non-empty string without quotes
 E015 AUTH_FAILURES_PER_CLIENT_TOTAL not 0 or a count above what one address may fail
+E016 PORTAL_PROJECTS not None, a callable, or the dotted path of one
+E017 PORTAL_MAX_CLIENTS not a positive integer
 W001 ISSUER uses http on a host other than localhost / loopback
 W002 the default cache is process-local and DEBUG is off (brute-force counts not shared)
 """
@@ -145,7 +147,33 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
             errors.append(Error(f"OAUTH_CC['{name}'] must be an integer, 0 or more.",
                                 id="oauth_cc.E012"))
     errors.extend(check_failure_total())
+    errors.extend(check_portal())
     errors.extend(check_cache())
+    return errors
+
+
+def _callable_problem(value: object) -> str | None:
+    """Why ``value`` is neither a callable nor the dotted path of one, or None."""
+    if isinstance(value, str):
+        try:
+            value = import_string(value)
+        except ImportError as e:
+            return f"cannot be imported: {e}"
+        return None if callable(value) else "is not callable"
+    return None if callable(value) else "must be a callable or its dotted path"
+
+
+def check_portal() -> list[CheckMessage]:
+    """E016 and E017: the customer portal's settings."""
+    errors: list[CheckMessage] = []
+    s = oauth_cc_settings
+    if s.PORTAL_PROJECTS is not None and (problem := _callable_problem(s.PORTAL_PROJECTS)):
+        errors.append(Error(f"OAUTH_CC['PORTAL_PROJECTS'] {problem}.",
+                            hint="None, or a function request -> QuerySet[Project] (or its "
+                                 "dotted path).", id="oauth_cc.E016"))
+    if not _is_int(s.PORTAL_MAX_CLIENTS) or s.PORTAL_MAX_CLIENTS < 1:
+        errors.append(Error("OAUTH_CC['PORTAL_MAX_CLIENTS'] must be an integer, 1 or more.",
+                            id="oauth_cc.E017"))
     return errors
 
 

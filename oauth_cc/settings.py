@@ -65,6 +65,13 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,
     # How long the previous secret stays valid after it is regenerated, in seconds.
     "SECRET_ROTATION_GRACE_SECONDS": 0,
+    # The customer portal (oauth_cc.portal): which projects a request may manage. The
+    # callable (or its dotted path) takes the request and returns a QuerySet of Project; None
+    # means the projects whose `members` include request.user.
+    "PORTAL_PROJECTS": None,
+    # The most clients a project may hold (made in the portal or not) for the portal to
+    # create another.
+    "PORTAL_MAX_CLIENTS": 20,
 }
 
 
@@ -99,6 +106,8 @@ class OAuthCCSettings:
     AUTH_FAILURES_PER_CLIENT_TOTAL: int
     TRUSTED_PROXIES: int
     SECRET_ROTATION_GRACE_SECONDS: int
+    PORTAL_PROJECTS: str | Callable[..., Any] | None
+    PORTAL_MAX_CLIENTS: int
 
     @property
     def user_settings(self) -> dict[str, Any]:

@@ -96,6 +96,13 @@ def test_missing_oauth_cc_setting(settings):
     ({"ERROR_RENDERER": 42}, "oauth_cc.E013"),
     ({"REALM": ""}, "oauth_cc.E014"),
     ({"REALM": 'a"b'}, "oauth_cc.E014"),
+    ({"PORTAL_PROJECTS": "no.such.module.projects"}, "oauth_cc.E016"),
+    ({"PORTAL_PROJECTS": "oauth_cc.settings.DEFAULTS"}, "oauth_cc.E016"),
+    ({"PORTAL_PROJECTS": 42}, "oauth_cc.E016"),
+    ({"PORTAL_MAX_CLIENTS": 0}, "oauth_cc.E017"),
+    ({"PORTAL_MAX_CLIENTS": "20"}, "oauth_cc.E017"),
+    ({"PORTAL_MAX_CLIENTS": None}, "oauth_cc.E017"),
+    ({"PORTAL_MAX_CLIENTS": True}, "oauth_cc.E017"),
     ({"ISSUER": "http://api.example.com"}, "oauth_cc.W001"),
 ])
 def test_each_check_id(settings, overrides, expected):
@@ -123,6 +130,17 @@ def test_good_failure_totals(settings, overrides):
     assert ids(**overrides) == []
 
 
+@pytest.mark.parametrize("overrides", [
+    {"PORTAL_PROJECTS": None},
+    {"PORTAL_PROJECTS": "oauth_cc.portal.access.members_projects"},
+    {"PORTAL_PROJECTS": lambda request: None},
+    {"PORTAL_MAX_CLIENTS": 1},
+])
+def test_good_portal_settings(settings, overrides):
+    settings.DEBUG = True
+    assert ids(**overrides) == []
+
+
 @override_settings(OAUTH_CC=["not", "a", "dict"], DEBUG=True)
 def test_oauth_cc_must_be_a_dict():
     assert [m.id for m in check_settings()] == ["oauth_cc.E003"]
@@ -133,5 +151,6 @@ def test_check_ids_are_unique_per_problem_and_documented():
 
     documented = set(module.__doc__.split()) if module.__doc__ else set()
     for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008", "E009",
-                     "E010", "E011", "E012", "E013", "E014", "E015", "W001", "W002"):
+                     "E010", "E011", "E012", "E013", "E014", "E015", "E016", "E017", "W001",
+                     "W002"):
         assert check_id in documented

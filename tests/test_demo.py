@@ -51,6 +51,45 @@ def test_demo_setup_prints_working_credentials(tmp_path):
                         '"error_code": "1024", "success": false}')
 
 
+def test_demo_setup_prints_a_customer_login_for_the_portal(tmp_path):
+    """A non-staff customer, member of the demo project, with a new password each run; the
+    home page links the admin and the portal (CONTRACT.md §10)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+           "OAUTH_CC_ISSUER": "http://127.0.0.1:8765"}
+    run(["manage.py", "migrate", "--noinput"], env)
+    first = run(["manage.py", "demo_setup"], env)
+    out = run(["manage.py", "demo_setup"], env)
+    line = re.compile(r"Portal:\s+(\S+)\s+user (\S+)\s+password (\S+)")
+    url, user, password = line.search(out).groups()
+    assert url == "http://127.0.0.1:8765/portal/" and user == "customer"
+    assert password != line.search(first).group(3)  # a fresh password each run
+    script = (
+        "import django, json; django.setup()\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.test import Client\n"
+        "user = get_user_model().objects.get(username='customer')\n"
+        "print(user.is_staff, user.is_superuser)\n"
+        "home = Client().get('/').content.decode()\n"
+        "print('href=\"/admin/\"' in home, 'href=\"/portal/\"' in home)\n"
+        "http = Client()\n"
+        "r = http.post('/accounts/login/', {'username': 'customer', "
+        f"'password': '{password}'}})\n"
+        "print(r.status_code, r['Location'])\n"
+        "print(json.dumps(http.get('/portal/api/projects/').json()))\n"
+        "print(Client().get('/portal/')['Location'])\n"
+    )
+    staff, links, login, projects, anonymous = run(["-c", script], env).splitlines()
+    assert staff == "False False"
+    assert links == "True True"
+    assert login == "302 /portal/"
+    [project] = json.loads(projects)
+    assert project["name"] == "Demo project" and project["clients"] == 1
+    assert sorted(scope["name"] for scope in project["allowed_scopes"]) == [
+        "address", "email", "phone"]
+    assert anonymous == "/accounts/login/?next=/portal/"
+
+
 def test_migrate_alone_gives_the_demo_its_scopes(tmp_path):
     """`migrate` then `create_oauth_client --scopes` works without demo_setup."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings",

@@ -1,7 +1,8 @@
-"""Prepare the demo: scopes, an admin user and a demo client, then print how to call it.
+"""Prepare the demo: scopes, an admin user, a customer who manages the demo project in the
+portal, and a demo client, then print how to call it.
 
-Safe to run again: it reuses what exists, and gives the admin and the demo client new
-credentials (each secret is shown only when it is made).
+Safe to run again: it reuses what exists, and gives the admin, the customer and the demo client
+new credentials (each secret is shown only when it is made).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, Project, Scope
 
 DEMO_CLIENT = "Demo client"
+CUSTOMER = "customer"
 
 
 class Command(BaseCommand):
-    help = "Create the demo's scopes, admin user and client, and print ready-to-paste curl lines."
+    help = ("Create the demo's scopes, admin and customer users and client, and print "
+            "ready-to-paste curl lines.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name, description in SCOPES.items():
@@ -45,11 +48,25 @@ class Command(BaseCommand):
             secret = client.regenerate_secret(grace_seconds=0)
         key_ring.signing_key()  # the first signing key, so the JWKS is not empty
 
+        # A customer (not staff) who manages the demo project in the portal, which offers
+        # the project's scopes.
+        customer_password = secrets.token_urlsafe(12)
+        customer = user_model.objects.filter(username=CUSTOMER).first()
+        if customer is None:
+            customer = user_model.objects.create_user(
+                CUSTOMER, "customer@example.com", customer_password)
+        else:
+            customer.set_password(customer_password)
+            customer.save(update_fields=["password"])
+        client.project.members.add(customer)
+        client.project.scopes.set(Scope.objects.filter(name__in=SCOPES))
+
         base = str(settings.OAUTH_CC["ISSUER"]).rstrip("/")
         out = self.stdout.write
         out("")
         out(self.style.SUCCESS("django-oauth-cc demo is ready."))
         out(f"  Admin:         {base}/admin/   user admin   password {password}")
+        out(f"  Portal:        {base}/portal/   user {CUSTOMER}   password {customer_password}")
         out(f"  client_id:     {client.client_id}")
         out(f"  client_secret: {secret}")
         out("  (the secret is stored only as a hash: copy it now)")
