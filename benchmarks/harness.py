@@ -233,20 +233,29 @@ def rs256_reference() -> dict[str, Callable[[], Any]]:
 
 
 def paired(*, vs_sign: dict[str, Callable[[], Any]] | None = None,
-           vs_decode: dict[str, Callable[[], Any]] | None = None, seconds: float,
+           vs_decode: dict[str, Callable[[], Any]] | None = None,
+           vs_verify: dict[str, Callable[[], Any]] | None = None,
+           others: dict[str, Callable[[], Any]] | None = None,
+           ratios: dict[str, tuple[str, str]] | None = None,
+           differences: dict[str, tuple[str, str]] | None = None, seconds: float,
            rounds: int = 9) -> dict[str, float]:
-    """Figures measured in turns with the two limits of ``rs256_reference``, round by round.
+    """Figures measured in turns with the limits of ``rs256_reference``, round by round.
 
     For each NAME in ``vs_sign`` (an issuing path): ``NAME_us`` and ``NAME_per_sign``, its
     rate as a fraction of the raw RS256 sign rate (sign µs / NAME µs). For each NAME in
     ``vs_decode`` (a verifying path): ``NAME_us`` and ``NAME_per_decode``, its cost in PyJWT
-    RS256 decodes (NAME µs / decode µs). Each ratio is the median of the rounds' ratios, so it
-    holds while the shared machine's speed drifts; ratios between two processes are taken
-    between these normalised figures.
+    RS256 decodes (NAME µs / decode µs); in ``vs_verify``: ``NAME_us`` and
+    ``NAME_per_verify``, its cost in raw RS256 verifications. ``others`` are only measured in
+    the same turns (``NAME_us``), for ``ratios`` (``{key: (numerator, denominator)}``, µs over
+    µs) and ``differences`` (``{key: (a, b)}``, a µs minus b µs) between any two of the
+    functions, the limits (``raw_sign``, ``raw_verify``, ``pyjwt_decode``) included. Each ratio
+    or difference is the median of the rounds' own, so it holds while the shared machine's
+    speed drifts; ratios between two processes are taken between these normalised figures.
     """
-    vs_sign, vs_decode = vs_sign or {}, vs_decode or {}
-    medians, per_round = interleaved_us({**rs256_reference(), **vs_sign, **vs_decode},
-                                        seconds=seconds, rounds=rounds)
+    vs_sign, vs_decode, vs_verify = vs_sign or {}, vs_decode or {}, vs_verify or {}
+    medians, per_round = interleaved_us(
+        {**rs256_reference(), **vs_sign, **vs_decode, **vs_verify, **(others or {})},
+        seconds=seconds, rounds=rounds)
     out = {"raw_sign_us": medians["raw_sign"], "raw_verify_us": medians["raw_verify"],
            "pyjwt_decode_us": medians["pyjwt_decode"],
            "rounds": rounds, "cpu_share": medians["cpu_share"]}
@@ -256,4 +265,13 @@ def paired(*, vs_sign: dict[str, Callable[[], Any]] | None = None,
     for name in vs_decode:
         out[f"{name}_us"] = medians[name]
         out[f"{name}_per_decode"] = median_ratio(per_round, name, "pyjwt_decode")
+    for name in vs_verify:
+        out[f"{name}_us"] = medians[name]
+        out[f"{name}_per_verify"] = median_ratio(per_round, name, "raw_verify")
+    for name in others or {}:
+        out[f"{name}_us"] = medians[name]
+    for key, (numerator, denominator) in (ratios or {}).items():
+        out[key] = median_ratio(per_round, numerator, denominator)
+    for key, (a, b) in (differences or {}).items():
+        out[key] = statistics.median(r[a] - r[b] for r in per_round)
     return out

@@ -1,10 +1,12 @@
 """Loopback HTTP: gunicorn (2 sync workers) on 127.0.0.1 serving the demo, under load.
 
     python -m benchmarks.loopback --json PATH [--duration 10] [--max-requests 20000]
-        [--concurrency 16] [--no-peer]
+        [--concurrency 16] [--turns 8] [--turn-duration 2.5] [--no-peer]
 
 For oauth_cc: the token endpoint and the demo's protected autocomplete API (with a token from
-the token endpoint). For django-oauth-toolkit (the same demo, ``benchmarks.peers``): its token
+the token endpoint), then that API and an open copy of the same view (``benchmarks.open_urls``,
+served by the same workers) in turns, a few seconds each, so that their ratio is taken round
+by round. For django-oauth-toolkit (the same demo, ``benchmarks.peers``): its token
 endpoint with ``hash_client_secret=False`` and with its default (a few requests only: each
 costs a PBKDF2 hash), and the same autocomplete view behind ``OAuth2Authentication`` +
 ``TokenHasScope``. Each server is set up as an operator would (``migrate``, then the
@@ -21,6 +23,7 @@ import os
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +37,7 @@ from typing import Any
 from benchmarks import harness, loadgen
 
 AUTOCOMPLETE = "/api/au/address/autocomplete/?q=274+Harb&format=json"
+OPEN_AUTOCOMPLETE = "/bench-open/au/address/autocomplete/?q=274+Harb&format=json"
 DOT_AUTOCOMPLETE = "/api-dot/au/address/autocomplete/?q=274+Harb&format=json"
 HASHED_REQUESTS = 16
 
@@ -124,17 +128,20 @@ def wait_ready(base: str, server_log: Path) -> None:
 
 
 def load(url: str, args: argparse.Namespace, server_pid: int, *, warmup: int = 200,
-         max_requests: int | None = None, **request: Any) -> dict[str, Any]:
+         max_requests: int | None = None, duration: float | None = None,
+         **request: Any) -> dict[str, Any]:
     """A short warm-up (every worker loads its keys and caches), then the measured run.
 
     Besides requests/s and latencies, the server's CPU time per request (gunicorn's master
     and workers, from /proc): on a shared machine that is the figure to compare, since it
     does not depend on how much of the cores the server was given.
     """
-    loadgen.run_load(url, concurrency=args.concurrency, duration=2.0, max_requests=warmup,
-                     **request)
+    if warmup:
+        loadgen.run_load(url, concurrency=args.concurrency, duration=2.0, max_requests=warmup,
+                         **request)
     load_before, cpu_before = os.getloadavg()[0], cpu_seconds(server_pid)
-    result = loadgen.run_load(url, concurrency=args.concurrency, duration=args.duration,
+    result = loadgen.run_load(url, concurrency=args.concurrency,
+                              duration=duration or args.duration,
                               max_requests=max_requests or args.max_requests, **request)
     server_cpu = cpu_seconds(server_pid) - cpu_before
     summary = result.summary()
@@ -161,8 +168,46 @@ def get_token(base: str, path: str, body: bytes) -> str:
     return str(json.loads(content)["access_token"])
 
 
+def open_vs_api(base: str, token: str, args: argparse.Namespace,
+                server_pid: int) -> dict[str, Any]:
+    """The open autocomplete view and the protected one, in turns (open, api, api, open, ...)
+    for ``args.turns`` rounds of ``args.turn_duration`` seconds each; both requests carry the
+    same ``Authorization`` header (the open view ignores it). Each ratio is the median of the
+    rounds' ratios, as in-process."""
+    headers = {"Authorization": f"Bearer {token}"}
+    urls = {"open": base + OPEN_AUTOCOMPLETE, "api": base + AUTOCOMPLETE}
+    for url in urls.values():  # every worker warm on both views
+        loadgen.run_load(url, concurrency=args.concurrency, duration=2.0, max_requests=200,
+                         headers=headers)
+    rounds = []
+    for i in range(args.turns):
+        order = ("open", "api") if i % 2 == 0 else ("api", "open")
+        rounds.append({name: load(urls[name], args, server_pid, warmup=0,
+                                  duration=args.turn_duration, headers=headers)
+                       for name in order})
+    median = statistics.median
+    return {
+        "turns": args.turns, "turn_duration_s": args.turn_duration, "rounds": rounds,
+        "open_per_s": median([r["open"]["per_s"] for r in rounds]),
+        "api_per_s": median([r["api"]["per_s"] for r in rounds]),
+        "api_per_open": median([r["api"]["per_s"] / r["open"]["per_s"] for r in rounds]),
+        "open_server_cpu_us_per_request": median(
+            [r["open"]["server_cpu_us_per_request"] for r in rounds]),
+        "api_server_cpu_us_per_request": median(
+            [r["api"]["server_cpu_us_per_request"] for r in rounds]),
+        "api_cpu_per_open_cpu": median([r["api"]["server_cpu_us_per_request"]
+                                        / r["open"]["server_cpu_us_per_request"]
+                                        for r in rounds]),
+        "open_ok": sum(r["open"]["ok"] for r in rounds),
+        "open_requests": sum(r["open"]["requests"] for r in rounds),
+        "api_ok": sum(r["api"]["ok"] for r in rounds),
+        "api_requests": sum(r["api"]["requests"] for r in rounds),
+    }
+
+
 def ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    with gunicorn("demo_project.settings", workdir, "oauth_cc") as (base, env, pid):
+    # The demo's settings and URLs, plus the open copy of the autocomplete view.
+    with gunicorn("benchmarks.open_settings", workdir, "oauth_cc") as (base, env, pid):
         for scope in ("address", "phone", "email"):
             manage(env, "create_oauth_scope", scope)
         client = json.loads(manage(env, "create_oauth_client", "bench", "--scopes", "address",
@@ -170,10 +215,14 @@ def ours(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         wait_ready(base, workdir / "oauth_cc-gunicorn.log")
         body = token_body(client["client_id"], client["client_secret"])
         token = get_token(base, "/oauth/token", body)
+        status, content = http(base + OPEN_AUTOCOMPLETE)
+        if status != 200:
+            raise RuntimeError(f"the open view: {status} {content[:300]!r}")
         return {
             "token": load(base + "/oauth/token", args, pid, method="POST", body=body),
             "api": load(base + AUTOCOMPLETE, args, pid,
                         headers={"Authorization": f"Bearer {token}"}),
+            "open_vs_api": open_vs_api(base, token, args, pid),
         }
 
 
@@ -207,12 +256,17 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--turns", type=int, default=8,
+                        help="rounds of the open view and the protected API in turns")
+    parser.add_argument("--turn-duration", type=float, default=2.5,
+                        help="seconds of each view in each round")
     parser.add_argument("--no-peer", action="store_true", help="oauth_cc only")
     args = parser.parse_args()
     results: dict[str, Any] = {
         "machine": harness.machine(), "db": "sqlite", "workers": 2, "worker_class": "sync",
         "concurrency": args.concurrency, "duration_s": args.duration,
-        "max_requests": args.max_requests,
+        "max_requests": args.max_requests, "turns": args.turns,
+        "turn_duration_s": args.turn_duration,
     }
     with tempfile.TemporaryDirectory(prefix="oauth-cc-loopback-") as tmp:
         workdir = Path(tmp)
