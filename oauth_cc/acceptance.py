@@ -18,7 +18,9 @@ layers it wires together:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -46,7 +48,7 @@ VERIFIED_TOKENS_LIMIT = 10_000
 class _Verified:
     """A verified token as remembered: never handed out itself (see ``_verify``)."""
 
-    claims: dict[str, object]
+    claims: Mapping[str, object]  # read-only: every use of the token shares it
     kid: str
     key: VerificationKey
     scopes: frozenset[str]
@@ -111,8 +113,12 @@ def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
     if cacheable:
         expires = float(verified.claims["exp"])
         not_before = verified.claims.get("nbf")
+        # Read-only for every request that gets it, this one included: a view that changed
+        # request.auth.claims would otherwise change what later requests are judged by.
+        claims = MappingProxyType(dict(verified.claims))
         _verified.put(token, _Verified(
-            dict(verified.claims), verified.kid, key, verified.scopes, expires,
+            claims, verified.kid, key, verified.scopes, expires,
             float(not_before) if isinstance(not_before, int | float) else None),
             expires_at=clock.monotonic() + (expires + leeway - now))
+        return VerifiedToken(claims, verified.kid, verified.scopes)
     return verified

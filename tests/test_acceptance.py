@@ -48,6 +48,16 @@ def test_each_use_gets_its_own_verified_token(http, oauth_client, frozen_clock):
     assert acceptance.verify_access_token(token).project.name == "renamed"
 
 
+def test_no_use_of_a_token_can_change_what_later_uses_see(oauth_client, frozen_clock):
+    client, _ = oauth_client
+    token = mint_token(client)
+    for _ in range(2):  # the first use, then one served from the cache
+        verified = acceptance.verify_access_token(token)
+        with pytest.raises(TypeError):
+            verified.claims["client_id"] = "someone-else"  # type: ignore[index]
+    assert acceptance.verify_access_token(token).client_id == client.client_id
+
+
 def test_a_cached_token_expires_on_time(oauth_client, frozen_clock, signature_checks):
     client, _ = oauth_client
     token = mint_token(client, expires_in=60)
