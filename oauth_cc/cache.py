@@ -104,7 +104,7 @@ class TTLMap(Generic[K, V]):
         """A snapshot of the fresh entries."""
         now = clock.monotonic()
         with self._lock:
-            entries = list(self._entries.items())
+            entries = self._snapshot()
         for key, (value, expires) in entries:
             if now < expires and value is not _ABSENT:
                 yield key, value  # type: ignore[misc]
@@ -152,17 +152,17 @@ class TTLMap(Generic[K, V]):
     def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
         """Remove every entry (remembered misses aside) for which ``predicate`` holds."""
         with self._lock:
-            doomed = [key for key, (value, _) in self._entries.items()
+            doomed = [key for key, (value, _) in self._snapshot()
                       if value is not _ABSENT and predicate(key, value)]  # type: ignore[arg-type]
             for key in doomed:
-                del self._entries[key]
+                self._entries.pop(key, None)
             self._generation += 1
 
     def purge_expired(self) -> None:
         now = clock.monotonic()
         with self._lock:
-            for key in [k for k, (_, expires) in self._entries.items() if now >= expires]:
-                del self._entries[key]
+            for key in [k for k, (_, expires) in self._snapshot() if now >= expires]:
+                self._entries.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -191,6 +191,11 @@ class TTLMap(Generic[K, V]):
         return self._refreshed_at
 
     # Internals
+
+    def _snapshot(self) -> list[tuple[K, tuple[object, float]]]:
+        """The entries, copied in one step. Readers move what they read to the end without
+        the lock (an LRU touch), which would break a Python loop over the map itself."""
+        return list(self._entries.items())
 
     def _fresh(self, key: K) -> object:
         entry = self._entries.get(key)

@@ -188,3 +188,34 @@ def test_the_ttl_is_read_when_storing(clock):
     cache.put("b", 2)
     clock.advance(1)
     assert cache.get("a") == 1 and cache.get("b") is None
+
+
+def test_removals_while_other_threads_read(clock):
+    """Readers reorder the map without the lock (LRU): a removal walking it must not fail."""
+    cache = make(limit=10_000)
+    for i in range(5000):
+        cache.put(str(i), i)
+    stop = threading.Event()
+    failures = []
+
+    def read():
+        while not stop.is_set():
+            for i in range(0, 5000, 7):
+                cache.get(str(i))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        for round_ in range(20):
+            try:
+                cache.discard_where(lambda key, value, r=round_: value % 20 == r)
+                cache.purge_expired()
+                list(cache.items())
+            except RuntimeError as error:  # "OrderedDict mutated during iteration"
+                failures.append(error)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(5)
+    assert failures == []
