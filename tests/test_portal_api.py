@@ -224,3 +224,12 @@ def test_scope_objects_are_the_projects_own(alice_http: HttpClient, world: World
     assert create(alice_http, world, scopes=["email"]).status_code == 201
     world.acme.scopes.remove(scopes["email"])
     assert create(alice_http, world, scopes=["email"]).status_code == 400
+
+
+@pytest.mark.parametrize("client_id", ["%00", "a%00b", "x" * 300])
+def test_a_client_id_no_client_can_have_is_a_404(alice_http: HttpClient, world: World,
+                                                  client_id: str) -> None:
+    """Not a 500: PostgreSQL refuses NUL in a query parameter."""
+    base = f"{PORTAL}api/projects/{world.acme.pk}/clients/{client_id}/"
+    assert alice_http.get(base).status_code == 404
+    assert alice_http.get(f"{PORTAL}projects/{world.acme.pk}/credentials/").status_code == 200

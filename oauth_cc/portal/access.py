@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
+from oauth_cc.client_auth import could_be_client_id
 from oauth_cc.models import Client, Project
 from oauth_cc.settings import oauth_cc_settings
 
@@ -52,7 +53,9 @@ def get_project(request: Any, project_pk: int) -> Project:
 
 def get_client(project: Project, client_id: str) -> Client:
     """The client ``client_id`` of ``project``; raises ``Http404`` for any other."""
-    client = Client.objects.filter(project=project, client_id=client_id).first()
+    # Not looked up if it cannot be one: PostgreSQL refuses a NUL in any text parameter.
+    client = (Client.objects.filter(project=project, client_id=client_id).first()
+              if could_be_client_id(client_id) else None)
     if client is None:
         raise Http404(gettext("No such client in this project."))
     client.project = project  # the row just checked, not a second read
