@@ -229,7 +229,8 @@ def _take_slot(limit: _Limit, window: float) -> bool:
 
 
 def _incr_or_open(limit: _Limit, window: float) -> int:
-    """Add one slot to ``limit``'s counter, opening a window if none is open."""
+    """Add one to ``limit``'s counter (a slot, or a volume limit's failure), opening a window
+    if none is open; return the new count."""
     try:
         return cache.incr(limit.key)
     except ValueError:  # none open (incr never creates one): open it, unless another just did
@@ -246,12 +247,7 @@ def _fail(exact: _Limit | None, volume: list[_Limit], window: float) -> None:
     if exact is not None:
         with suppress(ValueError):  # the window closed meanwhile: the failure goes uncounted
             counted.append((exact, _split(cache.incr(exact.key, FAILURE - 1))[0]))
-    for limit in volume:
-        try:
-            counted.append((limit, cache.incr(limit.key)))
-        except ValueError:
-            counted.append((limit, 1 if cache.add(limit.key, 1, _timeout(window))
-                            else cache.incr(limit.key)))
+    counted.extend((limit, _incr_or_open(limit, window)) for limit in volume)
     for limit, failures in counted:
         if failures == 1:
             cache.set(limit.start_key, now, _timeout(window))
