@@ -148,10 +148,12 @@ def verify_with_key(token: str, keys: KeySource, expected: Expected, *, now: flo
     try:
         header_segment, payload_segment, signature_segment = jose.split(
             token, MAX_TOKEN_LENGTH)
+    except jose.MalformedJWS as e:
+        raise InvalidToken("The token is malformed.") from e
+    try:
         signature = jose.b64decode(signature_segment, "signature")
     except jose.MalformedJWS as e:
-        raise InvalidToken("The token is malformed." if "form" in str(e)
-                           else f"The token's {e}") from e
+        raise InvalidToken(f"The token's {e}") from e
     kid, alg = _kid_and_alg(header_segment)
     key = keys.verification_key(kid)
     if key is None:
