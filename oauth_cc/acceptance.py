@@ -91,9 +91,8 @@ def verify_access_token(token: str, keys: KeySource | None = None, *,
     ``UnknownProject`` (code 1025). In remote mode (``JWKS_URL``) there is no database to ask:
     state is not checked.
     """
-    remote = oauth_cc_settings.JWKS_URL
-    verified = _verify(token, keys or (remote_jwks if remote else key_ring), strict_expiry)
-    if not remote:
+    verified = _verify(token, keys or key_source(), strict_expiry)
+    if not oauth_cc_settings.JWKS_URL:
         state.check(verified)
     return verified
 

@@ -186,10 +186,6 @@ class TTLMap(Generic[K, V]):
             refresh()
             self._refreshed_at = started
 
-    def refreshed_at(self) -> float:
-        """When ``refresh_if_due`` last ran its refresh (monotonic), or -inf."""
-        return self._refreshed_at
-
     # Internals
 
     def _snapshot(self) -> list[tuple[K, tuple[object, float]]]:

@@ -3,8 +3,9 @@ published public keys for verifying.
 
 Loading a PEM private key costs tens of milliseconds, so key objects are kept by ``kid`` (a
 kid's material never changes). Which key is active, and which keys are published, is re-read
-at most every ``STATE_TTL_SECONDS``, by one thread while the others go on with what they have;
-an unknown ``kid`` re-reads the published keys at most once per ``JWKS_MIN_REFETCH_SECONDS``.
+at most every ``STATE_TTL_SECONDS``, by one thread while the others that need it wait for its
+answer; an unknown ``kid`` re-reads the published keys at most once per
+``JWKS_MIN_REFETCH_SECONDS``.
 A change made in this process drops them at once (``signals``). A worker that has not yet
 noticed a rotation keeps signing with the just-retired key, which stays published for that
 long and more (``models.retired_key_lifetime``).
