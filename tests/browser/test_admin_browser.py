@@ -20,20 +20,26 @@ from oauth_cc.models import Client, Scope, SigningKey
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "admin-secret-once.png"
 
 pytestmark = pytest.mark.browser
+PASSWORD = "browser-test-password"  # a test user's
+
+
+def log_in_to_the_admin(page: Any, base: str, then: str) -> None:
+    """Sign in as the superuser ``admin`` through the login page, then be at ``then``."""
+    page.goto(f"{base}/admin/login/?next={then}")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**{then}")
 
 
 def test_add_client_in_the_admin_and_use_its_secret(
         transactional_db: None, scopes: dict[str, Scope], live_server: LiveServer,
         chromium: Callable[[], Any]) -> None:
-    User.objects.create_superuser("admin", "admin@example.com", "browser-test-password")
+    User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
     base = live_server.url
 
     with chromium() as page:
-        page.goto(f"{base}/admin/login/?next=/admin/oauth_cc/client/add/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "browser-test-password")
-        page.click("input[type=submit]")
-        page.wait_for_url("**/admin/oauth_cc/client/add/")
+        log_in_to_the_admin(page, base, "/admin/oauth_cc/client/add/")
 
         page.fill("#id_name", "Browser app")
         page.get_by_label("address", exact=True).check()
@@ -86,7 +92,7 @@ def test_every_admin_page_of_the_app_reads_clean(
         transactional_db: None, scopes: dict[str, Scope], live_server: LiveServer,
         chromium: Callable[[], Any]) -> None:
     """Each of the app's admin pages, as a reader sees it: no template syntax in the text."""
-    User.objects.create_superuser("admin", "admin@example.com", "browser-test-password")
+    User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
     client, _ = Client.objects.create_client("Browser app", scopes=["address"])
     key = key_ring.signing_key()
     key_pk = SigningKey.objects.get(kid=key.kid).pk
@@ -98,11 +104,7 @@ def test_every_admin_page_of_the_app_reads_clean(
              "/admin/oauth_cc/signingkey/", f"/admin/oauth_cc/signingkey/{key_pk}/change/"]
 
     with chromium() as page:
-        page.goto(f"{base}/admin/login/?next=/admin/oauth_cc/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "browser-test-password")
-        page.click("input[type=submit]")
-        page.wait_for_url("**/admin/oauth_cc/")
+        log_in_to_the_admin(page, base, "/admin/oauth_cc/")
         for path in pages:
             response = page.goto(base + path)
             assert response is not None and response.status == 200, path
