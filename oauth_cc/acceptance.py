@@ -19,7 +19,6 @@ layers it wires together:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from django.views.decorators.debug import sensitive_variables
@@ -44,21 +43,30 @@ MAX_CACHED_TOKEN_LENGTH = 4096
 VERIFIED_TOKENS_LIMIT = 10_000
 
 
-@dataclass(frozen=True)
 class _Verified:
     """A verified token as remembered: never handed out itself (see ``_verify``)."""
 
-    claims: Mapping[str, object]  # read-only: every use of the token shares it
-    kid: str
-    key: VerificationKey
-    scopes: frozenset[str]
-    expires: float
-    not_before: float | None
+    __slots__ = ("claims", "expires", "key", "kid", "not_before", "scopes")
+
+    def __init__(self, claims: Mapping[str, object], kid: str, key: VerificationKey,
+                 scopes: frozenset[str], expires: float, not_before: float | None) -> None:
+        self.claims = claims  # read-only: every use of the token shares it
+        self.kid = kid
+        self.key = key
+        self.scopes = scopes
+        self.expires = expires
+        self.not_before = not_before
 
 
 _verified: TTLMap[str, _Verified] = TTLMap(ttl=lambda: 0.0, limit=VERIFIED_TOKENS_LIMIT)
 _expected: list[Expected] = []  # built once per settings (process_cache clears it)
 process_cache.register(_expected.clear)
+
+
+def _same_key(current: VerificationKey | None, remembered: VerificationKey) -> bool:
+    # Key sources keep a key's object while the key stays (reloads included): "is" answers
+    # at once, and "==" covers a source that rebuilt it.
+    return current is remembered or current == remembered
 
 
 def key_source() -> KeySource:
@@ -91,18 +99,29 @@ def verify_access_token(token: str, keys: KeySource | None = None, *,
     ``UnknownProject`` (code 1025). In remote mode (``JWKS_URL``) there is no database to ask:
     state is not checked.
     """
-    verified = _verify(token, keys or key_source(), strict_expiry)
+    return accept(token, keys or key_source(), strict_expiry)
+
+
+def accept(token: str, keys: KeySource, strict_expiry: bool = False) -> VerifiedToken:
+    """``verify_access_token``, for a caller that already holds the token as a sensitive
+    variable: the API's hot path (``BearerJWTAuthentication``), which calls it directly to
+    spare a wrapper. Its callers keep every local variable out of error reports
+    (``sensitive_variables()``), and that covers the frames they call too.
+    """
+    verified = _verify(token, keys, strict_expiry)
     if not oauth_cc_settings.JWKS_URL:
         state.check(verified)
     return verified
 
 
-@sensitive_variables()
 def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
+    # Called only by functions marked sensitive_variables(), which hide this frame's
+    # variables from error reports too (Django looks up the stack for the nearest mark).
     now, leeway = clock.now(), oauth_cc_settings.LEEWAY_SECONDS
-    cacheable = isinstance(token, str) and len(token) <= MAX_CACHED_TOKEN_LENGTH
+    cacheable = type(token) is str and len(token) <= MAX_CACHED_TOKEN_LENGTH
     remembered = _verified.get(token) if cacheable else None
-    if remembered is not None and keys.verification_key(remembered.kid) == remembered.key:
+    if remembered is not None and _same_key(keys.verification_key(remembered.kid),
+                                            remembered.key):
         check_lifetime(remembered.expires, remembered.not_before, now=now, leeway=leeway,
                        strict_expiry=strict_expiry)
         # A new object each time: request.auth.project is read per request, not per token.
@@ -110,14 +129,15 @@ def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
     verified, key = verify_with_key(token, keys, expected(), now=now, leeway=leeway,
                                     strict_expiry=strict_expiry)
     if cacheable:
-        expires = float(verified.claims["exp"])
-        not_before = verified.claims.get("nbf")
+        claims = verified.claims
+        expires = float(claims["exp"])
+        not_before = claims.get("nbf")
         # Read-only for every request that gets it, this one included: a view that changed
-        # request.auth.claims would otherwise change what later requests are judged by.
-        claims = MappingProxyType(dict(verified.claims))
+        # request.auth.claims would otherwise change what later requests are judged by. The
+        # dict was made by the JSON decoder for this token: nothing else holds it.
+        verified.claims = MappingProxyType(claims)
         _verified.put(token, _Verified(
-            claims, verified.kid, key, verified.scopes, expires,
-            float(not_before) if isinstance(not_before, int | float) else None),
+            verified.claims, verified.kid, key, verified.scopes, expires,
+            None if not_before is None else float(not_before)),
             expires_at=clock.monotonic() + (expires + leeway - now))
-        return VerifiedToken(claims, verified.kid, verified.scopes)
     return verified

@@ -14,13 +14,11 @@ interpreter's recursion limit, so both are caught.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
-import re
 from collections import Counter
 from typing import Any
 
-COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 # The characters a canonical segment may end with, by its length mod 4 (RFC 4648 §3.5): the
 # last of 2 carries 2 data bits and 4 unused ones, the last of 3 carries 4 and 2, and unused
 # bits must be zero; no base64 text is 1 more than a multiple of 4 long. This test of the last
@@ -31,6 +29,7 @@ _CANONICAL_LAST = (
     "AQgw",
     "AEIMQUYcgkosw048",
 )
+_PADDING = ("", "", "==", "=")
 
 
 class MalformedJWS(ValueError):
@@ -38,28 +37,48 @@ class MalformedJWS(ValueError):
 
 
 def split(token: object, max_length: int) -> tuple[str, str, str]:
-    """The header, payload and signature segments of a compact JWS, unchecked beyond their
-    alphabet. Raises ``MalformedJWS``."""
-    match = COMPACT_JWS.fullmatch(token) if isinstance(token, str) else None
-    if match is None or len(token) > max_length:  # type: ignore[arg-type]
+    """The header, payload and signature segments of a compact JWS. Raises ``MalformedJWS``.
+
+    Only their shape is checked here (ASCII, three non-empty segments): each segment's
+    alphabet is checked where it is decoded (``b64decode``, ``json_object``), so a caller must
+    decode a segment before trusting its text. The ASCII check makes
+    ``f"{header}.{payload}".encode("ascii")``, the signing input, safe.
+    """
+    if not isinstance(token, str) or len(token) > max_length or not token.isascii():
         raise MalformedJWS("form is not that of a signed JWT.")
-    header, payload, signature = match.groups()
+    segments = token.split(".")
+    if len(segments) != 3 or not all(segments):
+        raise MalformedJWS("form is not that of a signed JWT.")
+    header, payload, signature = segments
     return header, payload, signature
 
 
 def b64decode(segment: str, part: str) -> bytes:
-    """Decode a segment already checked to hold only base64url characters.
+    """Decode a base64url segment, strictly. Raises ``MalformedJWS``.
 
-    Raises ``MalformedJWS`` unless it is canonical (RFC 7515 §2: base64url without padding;
-    RFC 4648 §3.5: unused bits zero): a decoder that ignores those bits reads several texts as
-    one, and a signature would then have up to 16 spellings that all verify.
+    It must be canonical (RFC 7515 §2: base64url without padding; RFC 4648 §3.5: unused bits
+    zero): a decoder that ignores those bits reads several texts as one, and a signature would
+    then have up to 16 spellings that all verify. Any other character is refused too.
     """
-    if segment[-1] not in _CANONICAL_LAST[len(segment) % 4]:
-        if len(segment) % 4 == 1:
+    remainder = len(segment) % 4
+    if not segment or segment[-1] not in _CANONICAL_LAST[remainder]:
+        if remainder == 1:
             raise MalformedJWS(f"{part} has a length no base64url text can have.")
-        raise MalformedJWS(f"{part} is not canonical base64url: its last character sets bits "
-                           "that encode nothing.")
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        if segment and segment[-1] in _CANONICAL_LAST[0]:
+            raise MalformedJWS(f"{part} is not canonical base64url: its last character sets "
+                               "bits that encode nothing.")
+        raise MalformedJWS(f"{part} is not base64url.")
+    # binascii's strict decoder refuses every character outside plain base64's alphabet (and
+    # non-ASCII text): once the two of plain base64 that base64url lacks are refused, mapping
+    # base64url's two onto them makes it refuse every character outside base64url's.
+    if "+" in segment or "/" in segment:
+        raise MalformedJWS(f"{part} is not base64url.")
+    try:
+        return binascii.a2b_base64(
+            segment.replace("-", "+").replace("_", "/") + _PADDING[remainder],
+            strict_mode=True)
+    except ValueError as e:  # binascii.Error, or non-ASCII text
+        raise MalformedJWS(f"{part} is not base64url.") from e
 
 
 class _DuplicateMember(ValueError):
@@ -95,7 +114,25 @@ def json_object(segment: str, part: str) -> dict[str, Any]:
     if text.startswith("\ufeff"):
         raise MalformedJWS(f"{part} starts with a byte order mark.")
     try:
-        value = _JSON.decode(text)
+        # raw_decode skips decode()'s two whitespace scans; text with whitespace around the
+        # value (which JSON allows and no JWS library writes), and every error, take the
+        # general path, which says what is wrong.
+        value, end = _JSON.raw_decode(text)
+    except _DuplicateMember as e:
+        raise MalformedJWS(f"{part} {e}") from e
+    except (ValueError, RecursionError):
+        end = -1
+    if end != len(text):
+        value = _decode_general(text, part)
+    if not isinstance(value, dict):
+        raise MalformedJWS(f"{part} is malformed: it is not a JSON object.")
+    return value
+
+
+def _decode_general(text: str, part: str) -> Any:
+    """``text`` as JSON, by ``json``'s own rules, or ``MalformedJWS`` saying why not."""
+    try:
+        return _JSON.decode(text)
     except _DuplicateMember as e:
         raise MalformedJWS(f"{part} {e}") from e
     except (ValueError, RecursionError) as e:
@@ -103,6 +140,3 @@ def json_object(segment: str, part: str) -> dict[str, Any]:
             raise MalformedJWS(f"{part} is not UTF-8 JSON: it holds NUL bytes, as UTF-16 or "
                                "UTF-32 text does.") from e
         raise MalformedJWS(f"{part} is malformed: it is not JSON.") from e
-    if not isinstance(value, dict):
-        raise MalformedJWS(f"{part} is malformed: it is not a JSON object.")
-    return value

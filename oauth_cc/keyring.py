@@ -68,12 +68,12 @@ class KeyRing:
         """
         self._published.refresh_if_due(self._load_published, every=self._state_ttl())
         key = self._published.get(kid)
-        now = clock.monotonic()
-        if key is None and (now - self._unknown_kid_reload_at
-                            >= oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS):
-            self._unknown_kid_reload_at = now
-            self._published.refresh_if_due(self._load_published, every=0)
-            key = self._published.get(kid)
+        if key is None:
+            now = clock.monotonic()
+            if now - self._unknown_kid_reload_at >= oauth_cc_settings.JWKS_MIN_REFETCH_SECONDS:
+                self._unknown_kid_reload_at = now
+                self._published.refresh_if_due(self._load_published, every=0)
+                key = self._published.get(kid)
         return key
 
     def _load_published(self) -> None:

@@ -136,6 +136,8 @@ class HasScope(BasePermission, metaclass=_HasScopeMetaclass):
         if self.scopes is not None:
             return self.scopes
         required = getattr(view, "required_scopes", None)
+        if type(required) in (list, tuple) and required:
+            return required  # type: ignore[no-any-return]
         if required is None or isinstance(required, str) or not required:
             raise ImproperlyConfigured(
                 f"{type(view).__name__} uses HasScope but declares no required_scopes (a list "

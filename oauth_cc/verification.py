@@ -57,7 +57,8 @@ class VerifiedToken:
     """A verified access token: what ``request.auth`` is. The raw token is not kept.
 
     ``claims`` are the token's; ``kid`` names the key that verified it; ``scopes`` is the set
-    of its ``scope`` claim.
+    of its ``scope`` claim; ``client_id`` and ``project_id`` are its ``client_id`` and
+    ``project`` claims (every request reads them: they are attributes, not properties).
     """
 
     def __init__(self, claims: Mapping[str, Any], kid: str = "",
@@ -66,14 +67,8 @@ class VerifiedToken:
         self.kid = kid
         self.scopes = scopes if scopes is not None else frozenset(
             str(claims.get("scope", "")).split())
-
-    @property
-    def client_id(self) -> str:
-        return str(self.claims["client_id"])
-
-    @property
-    def project_id(self) -> str:
-        return str(self.claims["project"])
+        self.client_id = str(claims.get("client_id", ""))
+        self.project_id = str(claims.get("project", ""))
 
     @property
     def jti(self) -> str:
@@ -150,19 +145,20 @@ def verify_with_key(token: str, keys: KeySource, expected: Expected, *, now: flo
             token, MAX_TOKEN_LENGTH)
     except jose.MalformedJWS as e:
         raise InvalidToken("The token is malformed.") from e
-    try:
-        signature = jose.b64decode(signature_segment, "signature")
-    except jose.MalformedJWS as e:
-        raise InvalidToken(f"The token's {e}") from e
     kid, alg = _kid_and_alg(header_segment)
     key = keys.verification_key(kid)
     if key is None:
         raise InvalidToken("The token was signed by an unknown key.")
-    if alg != key.algorithm or key.algorithm not in expected.algorithms:
+    if alg != key.algorithm or alg not in expected.algorithms:
         raise InvalidToken("The token's algorithm is not the one of its key.")
     try:
-        signed = f"{header_segment}.{payload_segment}".encode("ascii")
-        valid = _ALGORITHMS[key.algorithm].verify(signed, key.key, signature)
+        signature = jose.b64decode(signature_segment, "signature")
+    except jose.MalformedJWS as e:
+        raise InvalidToken(f"The token's {e}") from e
+    # ASCII (jose.split checked it), so this cannot fail.
+    signed = token[:len(header_segment) + 1 + len(payload_segment)].encode("ascii")
+    try:
+        valid = _ALGORITHMS[alg].verify(signed, key.key, signature)
     except (ValueError, TypeError, jwt.PyJWTError) as e:
         raise InvalidToken("The token is malformed.") from e
     if not valid:
@@ -172,11 +168,13 @@ def verify_with_key(token: str, keys: KeySource, expected: Expected, *, now: flo
     return VerifiedToken(claims, kid), key
 
 
-def _number(claims: Mapping[str, Any], name: str, *, required: bool = True) -> float | None:
-    value = claims.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, int | float) or isinstance(value, bool):
+_NUMBER_TYPES = (int, float)  # bool is a subclass of int: compared by type, it is not one
+
+
+def _time(claims: Mapping[str, Any], name: str) -> float:
+    """A time claim, which must be a number (not a bool) we can use as a time."""
+    value: Any = claims.get(name)
+    if type(value) not in _NUMBER_TYPES:
         raise InvalidToken(f"The token's {name} claim is missing or not a number.")
     if not 0 <= value <= MAX_TIMESTAMP:  # also refuses NaN, and ints too large for a float
         raise InvalidToken(f"The token's {name} claim is not a time we can use.")
@@ -189,25 +187,25 @@ def check_claims(claims: Mapping[str, Any], expected: Expected, *, now: float, l
     if claims.get("iss") != expected.issuer:
         raise InvalidToken("The token was issued by another issuer.")
     audience = claims.get("aud")
-    audiences = [audience] if isinstance(audience, str) else audience
-    if not isinstance(audiences, list) or expected.audience not in audiences:
+    if audience != expected.audience and (
+            type(audience) is not list or expected.audience not in audience):
         raise InvalidToken("The token is meant for another audience.")
-    expires = _number(claims, "exp")
-    assert expires is not None
-    check_lifetime(expires, _number(claims, "nbf", required=False), now=now, leeway=leeway,
-                   strict_expiry=strict_expiry)
-    issued = _number(claims, "iat")
-    assert issued is not None
-    if issued > now + leeway:
+    check_lifetime(_time(claims, "exp"),
+                   _time(claims, "nbf") if "nbf" in claims else None,
+                   now=now, leeway=leeway, strict_expiry=strict_expiry)
+    if _time(claims, "iat") > now + leeway:
         raise InvalidToken("The token was issued in the future.")
-    for name in ("sub", "client_id", "jti", "project"):
+    for name in _IDENTIFIERS:
         value = claims.get(name)
-        if not isinstance(value, str) or not value:
+        if type(value) is not str or not value:
             raise InvalidToken(f"The token's {name} claim is missing.")
         if len(value) > MAX_IDENTIFIER_LENGTH:
             raise InvalidToken(f"The token's {name} claim is too long.")
-    if not isinstance(claims.get("scope", ""), str):
+    if type(claims.get("scope", "")) is not str:
         raise InvalidToken("The token's scope claim is not a string.")
+
+
+_IDENTIFIERS = ("sub", "client_id", "jti", "project")
 
 
 def check_lifetime(expires: float, not_before: float | None, *, now: float, leeway: float,

@@ -19,7 +19,7 @@ from django.db import OperationalError
 from django.test import Client as HttpClient
 from django.utils.log import AdminEmailHandler
 
-from oauth_cc import state
+from oauth_cc import acceptance, state
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client
 from oauth_cc.models import clients as client_models
@@ -97,9 +97,15 @@ def test_introspection_and_revocation(report, oauth_client, monkeypatch, path):
     assert_hidden(response, secret, token, token.split(".")[1], token.split(".")[2])
 
 
-def test_bearer_authentication(report, oauth_client, monkeypatch):
+@pytest.mark.parametrize("where", ["client state", "verified-token cache"])
+def test_bearer_authentication(report, oauth_client, monkeypatch, where):
+    # The hot path's inner frames (acceptance.accept, _verify) carry no mark of their own:
+    # authenticate()'s sensitive_variables() must hide them.
     client, _ = oauth_client
     token = mint_token(client)
-    monkeypatch.setattr(state, "check", fail)
+    if where == "client state":
+        monkeypatch.setattr(state, "check", fail)
+    else:
+        monkeypatch.setattr(acceptance._verified, "put", fail)
     response = report.get("/api/address", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert_hidden(response, token.split(".")[1], token.split(".")[2])
