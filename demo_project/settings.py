@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: no CDN
     "oauth_cc",
     "demo_project.addresses",
 ]
@@ -141,6 +143,33 @@ if os.environ.get("OAUTH_CC_AUTH_FAILURES_PER_ADDRESS"):
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    # OpenAPI by drf-spectacular: the schema at /api/schema/, Swagger UI at /api/docs/.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Demo address API",
+    "DESCRIPTION": ("The demo's fake address, phone and e-mail APIs. Click Authorize, enter "
+                    "the client id and secret `make demo` printed, then try an operation."),
+    "VERSION": "1.0.0",
+    # The address API only (demo_project/openapi.py): not the schema endpoint, nor the
+    # portal's JSON API, which a signed-in customer's browser calls.
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["demo_project.openapi.address_api_only"],
+    # Swagger UI's own files from drf-spectacular-sidecar, through staticfiles.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Authorize's clientCredentials flow posts grant_type and scope to the scheme's tokenUrl
+    # with the client id and secret as HTTP Basic (client_secret_basic), which the token
+    # endpoint accepts; no additionalQueryStringParams, since credentials or parameters in
+    # the token endpoint's query are refused. The token stays in the page: not persisted
+    # to localStorage.
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "persistAuthorization": False,
+        "displayRequestDuration": True,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -8,8 +8,13 @@ chromium``) is. Without Playwright or Chromium the tests skip, unless
 from __future__ import annotations
 
 import os
+import re
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ADMIN_STATIC = Path(django.contrib.admin.__file__).resolve().parent / "static"
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def _join_request_threads(timeout: float = 5.0) -> None:
@@ -87,3 +93,64 @@ def chromium(live_server: LiveServer, admin_static: None) -> Callable[[], Any]:
                 _join_request_threads()
 
     return open_page
+
+
+class DemoServer:
+    """The demo project (its settings and URLs) served by ``runserver`` on loopback."""
+
+    def __init__(self, url: str, client_id: str, client_secret: str) -> None:
+        self.url, self.client_id, self.client_secret = url, client_id, client_secret
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
+    """The demo as ``make demo`` runs it: its own SQLite file, ``migrate``, ``demo_setup``
+    (whose demo client's id and secret it keeps), and ``runserver`` with ``DEBUG`` on, which
+    serves the static files (Swagger UI's, from drf-spectacular-sidecar). ``OAUTH_CC_ISSUER``
+    is its real URL, so the token URL its pages name is the one it serves.
+    """
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo_project.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "OAUTH_CC_ISSUER": url,
+           "DJANGO_DEBUG": "1"}
+    for name in ("REDIS_URL", "OAUTH_CC_AUTH_FAILURES_PER_ADDRESS"):
+        env.pop(name, None)
+
+    def manage(*args: str) -> str:
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=REPOSITORY, env=env,
+                              check=True, capture_output=True, text=True, timeout=120).stdout
+
+    manage("migrate", "--noinput")
+    printed = manage("demo_setup")
+    client_id = re.search(r"client_id:\s+(\S+)", printed)
+    secret = re.search(r"client_secret:\s+(\S+)", printed)
+    assert client_id and secret, printed
+    log = (tmp_path / "runserver.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"the demo server exited with {server.returncode}: "
+                                     f"{(tmp_path / 'runserver.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/schema/", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the demo server did not start") from None
+                time.sleep(0.1)
+        yield DemoServer(url, client_id.group(1), secret.group(1))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
