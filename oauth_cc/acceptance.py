@@ -134,7 +134,12 @@ def _verify(token: str, keys: KeySource, strict_expiry: bool) -> VerifiedToken:
         not_before = claims.get("nbf")
         # Read-only for every request that gets it, this one included: a view that changed
         # request.auth.claims would otherwise change what later requests are judged by. The
-        # dict was made by the JSON decoder for this token: nothing else holds it.
+        # dict was made by the JSON decoder for this token: nothing else holds it. A DPoP-bound
+        # token's cnf is kept, read-only too: every request's proof is checked against its
+        # jkt (never the proof itself: that is checked anew each time).
+        confirmation = claims.get("cnf")
+        if type(confirmation) is dict:
+            claims = {**claims, "cnf": MappingProxyType(confirmation)}
         verified.claims = MappingProxyType(claims)
         _verified.put(token, _Verified(
             verified.claims, verified.kid, key, verified.scopes, expires,

@@ -5,6 +5,10 @@ RFC 6750 error (``invalid_token``, ``insufficient_scope``, or none when no crede
 sent) and an API error code: ``1024`` ("Invalid or expired bearer token") or ``1025``
 ("Project not found for bearer token").
 
+A request that sent a DPoP-bound token (RFC 9449), or used the ``DPoP`` scheme, is refused
+with ``scheme`` ``"DPoP"``: its challenge is ``DPoP ..., algs="..."`` (RFC 9449 §7.1), and
+a renderer may tell it apart.
+
 How it is rendered is decided by one callable, ``OAUTH_CC["ERROR_RENDERER"]`` (a dotted path;
 default ``oauth_cc.bearer_errors.rfc6750``), which turns the error into an ``ErrorResponse``. The
 exception is a plain DRF ``APIException``, so DRF's own exception handler renders it with that
@@ -29,6 +33,8 @@ PROJECT_NOT_FOUND_CODE = "1025"
 PROJECT_NOT_FOUND_MESSAGE = "Project not found for bearer token"
 INSUFFICIENT_SCOPE_CODE = "1026"
 INSUFFICIENT_SCOPE_MESSAGE = "Bearer token lacks a required scope"
+BEARER = "Bearer"
+DPOP = "DPoP"
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,9 @@ class BearerFailure:
     ``error`` is the RFC 6750 code, or None when the request carried no credentials at all;
     ``code`` and ``message`` are the API error code and its fixed message; ``description``
     says precisely what was wrong; ``scope`` lists the required scopes for
-    ``insufficient_scope``.
+    ``insufficient_scope``; ``scheme`` is the authentication scheme the challenge names:
+    ``Bearer`` (RFC 6750), or ``DPoP`` (RFC 9449 §7.1) for a refused DPoP request or
+    DPoP-bound token.
     """
 
     error: str | None
@@ -55,6 +63,7 @@ class BearerFailure:
     message: str
     description: str
     scope: tuple[str, ...] = field(default=())
+    scheme: str = BEARER
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "description", description_text(self.description))
@@ -70,13 +79,17 @@ def _quote(value: str) -> str:
 
 
 def challenge(failure: BearerFailure) -> str:
-    """The RFC 6750 §3 ``WWW-Authenticate`` value for ``failure``."""
-    parts = [f'Bearer realm="{_quote(oauth_cc_settings.REALM)}"']
+    """The RFC 6750 §3 ``WWW-Authenticate`` value for ``failure``; for the DPoP scheme, with
+    the ``algs`` a proof may use (RFC 9449 §7.1)."""
+    scheme = DPOP if failure.scheme == DPOP else BEARER
+    parts = [f'{scheme} realm="{_quote(oauth_cc_settings.REALM)}"']
     if failure.error:
         parts.append(f'error="{failure.error}"')
         parts.append(f'error_description="{failure.description}"')  # no quote or backslash
     if failure.scope:
         parts.append(f'scope="{_quote(" ".join(failure.scope))}"')
+    if scheme == DPOP:
+        parts.append(f'algs="{_quote(" ".join(oauth_cc_settings.DPOP_ALGORITHMS))}"')
     return ", ".join(parts)
 
 
@@ -114,14 +127,14 @@ class BearerError(APIException):
         return f"{self.failure.code} {self.failure.description}"
 
 
-def invalid_token(description: str) -> BearerError:
+def invalid_token(description: str, *, scheme: str = BEARER) -> BearerError:
     return BearerError(BearerFailure("invalid_token", INVALID_TOKEN_CODE,
-                                     INVALID_TOKEN_MESSAGE, description))
+                                     INVALID_TOKEN_MESSAGE, description, scheme=scheme))
 
 
-def project_not_found(description: str) -> BearerError:
+def project_not_found(description: str, *, scheme: str = BEARER) -> BearerError:
     return BearerError(BearerFailure("invalid_token", PROJECT_NOT_FOUND_CODE,
-                                     PROJECT_NOT_FOUND_MESSAGE, description))
+                                     PROJECT_NOT_FOUND_MESSAGE, description, scheme=scheme))
 
 
 def no_credentials() -> BearerError:

@@ -11,8 +11,15 @@ E014 REALM not a non-empty string without quotes
 E015 AUTH_FAILURES_PER_CLIENT_TOTAL not 0 or a count above what one address may fail
 E016 PORTAL_PROJECTS not None, a callable, or the dotted path of one
 E017 PORTAL_MAX_CLIENTS not a positive integer
+E018 ASSERTION_MAX_AGE_SECONDS not an integer from 1 to 86400
+E019 DPOP_ALGORITHMS not a non-empty list of ES256, RS256, PS256, EdDSA, Ed25519
+E020 DPOP_PROOF_MAX_AGE_SECONDS not an integer from 1 to 3600
 W001 ISSUER uses http on a host other than localhost / loopback
 W002 the default cache is process-local and DEBUG is off (brute-force counts not shared)
+W003 remote mode with a process-local cache and DEBUG off (DPoP replays not caught across
+     processes)
+W004 TRUSTED_PROXIES says a proxy is in front of an https site, but SECURE_PROXY_SSL_HEADER
+     is unset (request URLs, and so DPoP's htu, are built as http)
 """
 
 from __future__ import annotations
@@ -26,9 +33,14 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from oauth_cc.dpop import SUPPORTED_ALGORITHMS as DPOP_ALGORITHMS
 from oauth_cc.keys import MIN_RSA_KEY_SIZE, SUPPORTED_ALGORITHMS
 from oauth_cc.settings import DEFAULTS, oauth_cc_settings
 
+# A client assertion's jti is remembered until its exp: a day bounds what that can cost.
+MAX_ASSERTION_AGE = 86_400
+# A DPoP proof's jti is remembered while its iat is within the window: an hour bounds it.
+MAX_DPOP_PROOF_AGE = 3600
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "testserver"}
 SECONDS_SETTINGS = ("LEEWAY_SECONDS", "JWKS_MAX_AGE", "JWKS_MIN_REFETCH_SECONDS",
                     "JWKS_FETCH_TIMEOUT", "STATE_TTL_SECONDS", "AUTH_FAILURE_WINDOW_SECONDS",
@@ -146,9 +158,16 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
         if not _is_int(value) or value < 0:
             errors.append(Error(f"OAUTH_CC['{name}'] must be an integer, 0 or more.",
                                 id="oauth_cc.E012"))
+    if (not _is_int(s.ASSERTION_MAX_AGE_SECONDS)
+            or not 1 <= s.ASSERTION_MAX_AGE_SECONDS <= MAX_ASSERTION_AGE):
+        errors.append(Error(f"OAUTH_CC['ASSERTION_MAX_AGE_SECONDS'] must be an integer from 1 "
+                            f"to {MAX_ASSERTION_AGE}.",
+                            hint="How far ahead a private_key_jwt client assertion may expire; "
+                                 "the default is 3600.", id="oauth_cc.E018"))
     errors.extend(check_failure_total())
     errors.extend(check_portal())
     errors.extend(check_cache())
+    errors.extend(check_dpop())
     return errors
 
 
@@ -194,6 +213,43 @@ def check_failure_total() -> list[CheckMessage]:
     return [Error(f"OAUTH_CC['AUTH_FAILURES_PER_CLIENT_TOTAL'] {problem}.",
                   hint="Past it a client id is refused from every address; the default is "
                        "1000.", id="oauth_cc.E015")]
+
+
+def check_dpop() -> list[CheckMessage]:
+    """E019-E020 and W003-W004: DPoP (RFC 9449), which every site serves: the token endpoint
+    binds tokens, and ``BearerJWTAuthentication`` checks proofs, in remote mode too."""
+    errors: list[CheckMessage] = []
+    s = oauth_cc_settings
+    algorithms = s.DPOP_ALGORITHMS
+    if (not isinstance(algorithms, list | tuple) or not algorithms
+            or any(a not in DPOP_ALGORITHMS for a in algorithms)):
+        errors.append(Error(f"OAUTH_CC['DPOP_ALGORITHMS'] must be a non-empty list of "
+                            f"{', '.join(DPOP_ALGORITHMS)}.",
+                            hint='"none" and HMAC algorithms never prove a key; the default is '
+                                 '["ES256", "RS256", "PS256", "EdDSA"].', id="oauth_cc.E019"))
+    if (not _is_int(s.DPOP_PROOF_MAX_AGE_SECONDS)
+            or not 1 <= s.DPOP_PROOF_MAX_AGE_SECONDS <= MAX_DPOP_PROOF_AGE):
+        errors.append(Error(f"OAUTH_CC['DPOP_PROOF_MAX_AGE_SECONDS'] must be an integer from 1 "
+                            f"to {MAX_DPOP_PROOF_AGE}.",
+                            hint="How far from now a DPoP proof's iat may be; the default is 60.",
+                            id="oauth_cc.E020"))
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend in PROCESS_LOCAL_CACHES and not settings.DEBUG and s.JWKS_URL:
+        errors.append(Warning(
+            "The default cache is process-local: a DPoP proof's jti is remembered by one "
+            "worker only, so a proof replayed to another worker within its window is not "
+            "caught.", hint="Use a shared cache such as Redis when several processes serve "
+            "the API.", id="oauth_cc.W003"))
+    issuer = s.ISSUER if isinstance(s.ISSUER, str) else ""
+    if (_is_int(s.TRUSTED_PROXIES) and s.TRUSTED_PROXIES > 0 and issuer.startswith("https:")
+            and not getattr(settings, "SECURE_PROXY_SSL_HEADER", None)):
+        errors.append(Warning(
+            "OAUTH_CC['TRUSTED_PROXIES'] says requests come through a proxy, but Django is not "
+            "told how that proxy marks https requests: request.build_absolute_uri() builds "
+            "http:// URLs, so DPoP proofs for the https URL the client called are refused.",
+            hint="Set SECURE_PROXY_SSL_HEADER (and USE_X_FORWARDED_HOST if the proxy changes "
+                 "the Host header), as Django's deployment checklist says.", id="oauth_cc.W004"))
+    return errors
 
 
 PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",

@@ -3,6 +3,9 @@
 RFC 6749 §2.3.1: a confidential client authenticates with HTTP Basic (``client_secret_basic``)
 or with ``client_id`` + ``client_secret`` in the body (``client_secret_post``), never both, and
 never in the URL query. Basic values are form-urlencoded before base64 and are decoded here.
+A client without a secret sends a signed ``client_assertion`` instead (``private_key_jwt``,
+RFC 7523 §2.2; ``client_assertion`` checks it). Whatever the method, a failure is
+``invalid_client``, audited, and counted toward the brute-force limits (``throttle``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from urllib.parse import parse_qsl, unquote_plus
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import audit, credentials, state, throttle
+from oauth_cc import audit, clock, credentials, state, throttle
+from oauth_cc import client_assertion as assertions
 from oauth_cc.exceptions import InvalidClient, InvalidRequest
 from oauth_cc.models import Client, ClientRecord
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-CREDENTIAL_PARAMETERS = ("client_id", "client_secret")
+CREDENTIAL_PARAMETERS = ("client_id", "client_secret", "client_assertion",
+                         "client_assertion_type")
+PRIVATE_KEY_JWT = "private_key_jwt"
 _BASIC = re.compile(r"basic[ \t]+(\S*)[ \t]*", re.IGNORECASE)
 MAX_FIELDS = 32
 MAX_CLIENT_ID_LENGTH = Client._meta.get_field("client_id").max_length or 64
@@ -29,9 +35,14 @@ MAX_CLIENT_ID_LENGTH = Client._meta.get_field("client_id").max_length or 64
 
 @dataclass(frozen=True)
 class ClientCredentials:
+    """Who the request says it is, and its proof. For ``private_key_jwt``, ``client_id`` is
+    the ``client_id`` parameter ("" if not sent), ``secret`` is "" and ``assertion`` holds
+    the ``client_assertion``."""
+
     client_id: str
     secret: str
-    method: str  # "client_secret_basic" or "client_secret_post"
+    method: str  # "client_secret_basic", "client_secret_post" or "private_key_jwt"
+    assertion: str = ""
 
     @property
     def basic(self) -> bool:
@@ -110,13 +121,17 @@ def client_credentials(request: HttpRequest, params: dict[str, str]) -> ClientCr
     """Which client the request claims to be, by which method.
 
     Raises ``InvalidRequest`` for credentials in the query or two methods at once, and
-    ``InvalidClient`` when there are none or the Basic header is malformed. A ``client_id`` in
-    the body beside Basic is tolerated when it names the same client (some libraries send it).
+    ``InvalidClient`` when there are none, the Basic header is malformed, or a client
+    assertion comes without its type, of another type, or the type without it. A
+    ``client_id`` in the body beside Basic is tolerated when it names the same client (some
+    libraries send it).
     """
     if query_has_credentials(request):
         raise InvalidRequest("Client credentials must not be sent in the URL query.")
     body_id = params.get("client_id")
     body_secret = params.get("client_secret")
+    if "client_assertion" in params or "client_assertion_type" in params:
+        return _assertion_credentials(request, params)
     if has_basic_header(request):
         if body_secret is not None:
             raise InvalidRequest("Use one client authentication method: HTTP Basic or "
@@ -132,6 +147,32 @@ def client_credentials(request: HttpRequest, params: dict[str, str]) -> ClientCr
     if body_secret is None:
         raise InvalidClient("The client_secret parameter is missing.")
     return ClientCredentials(body_id, body_secret, "client_secret_post")
+
+
+@sensitive_variables("params")
+def _assertion_credentials(request: HttpRequest, params: dict[str, str]) -> ClientCredentials:
+    """``private_key_jwt`` credentials (RFC 7523 §2.2), or why the request has none."""
+    if has_basic_header(request) or "client_secret" in params:
+        # RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request".
+        # RFC 7521 §4.2.1 would answer invalid_client; this is the same request-shape error
+        # that Basic and client_secret together get (the contract's invalid_request).
+        raise InvalidRequest("Use one client authentication method: a client_assertion or a "
+                             "client secret (HTTP Basic or client_secret), not both.")
+    # A missing or unknown client_assertion_type, or a type without an assertion, is no
+    # client authentication this server supports: invalid_client (RFC 6749 §5.2 "no client
+    # authentication included, or unsupported authentication method"; RFC 7521 §4.2.1).
+    # Like a missing secret it checks no credential, so it is not counted as a failure.
+    assertion_type = params.get("client_assertion_type")
+    if assertion_type is None:
+        raise InvalidClient("The client_assertion_type parameter is missing: it must be "
+                            f"{assertions.ASSERTION_TYPE}.")
+    if assertion_type != assertions.ASSERTION_TYPE:
+        raise InvalidClient("Unsupported client_assertion_type: the only one supported is "
+                            f"{assertions.ASSERTION_TYPE} (private_key_jwt).")
+    assertion = params.get("client_assertion")
+    if assertion is None:
+        raise InvalidClient("The client_assertion parameter is missing.")
+    return ClientCredentials(params.get("client_id", ""), "", PRIVATE_KEY_JWT, assertion)
 
 
 def could_be_client_id(value: str) -> bool:
@@ -151,15 +192,20 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
     costs a lookup that a known id, cached per worker, does not: client ids are not secrets
     (RFC 6749 §2.2), ours are 144 random bits, and failures are throttled, so that difference
     tells an attacker nothing useful. Every failure is counted and goes to the audit trail.
+    A ``private_key_jwt`` client's assertion is checked by ``client_assertion``, under the
+    same rules; a secret for such a client, or an assertion for a secret client, fails.
     """
+    if creds.method == PRIVATE_KEY_JWT:
+        return _authenticate_assertion(creds, address, endpoint)
     with throttle.attempt(creds.client_id, address) as attempt:
-        # Ids from requests are anyone's to make up: a miss is not remembered.
-        record = (state.clients.get(creds.client_id, remember_missing=False)
-                  if could_be_client_id(creds.client_id) else None)
+        record = _record(creds.client_id)
         failure = None
         if record is None:
             credentials.burn_hash_time(creds.secret)
             failure = ("unknown_client", "Unknown client or wrong secret.")
+        elif record.uses_private_key_jwt:
+            failure = ("wrong_auth_method", "This client authenticates with private_key_jwt "
+                                            "(a signed client_assertion), not with a secret.")
         else:
             matches, needs_rehash = record.check_secret(creds.secret)
             if not matches:
@@ -175,9 +221,76 @@ def authenticate_client(creds: ClientCredentials, address: str, *,
                 state.forget_client(record.client_id)
         attempt.failed = failure is not None
     if failure is not None:
-        audit.emit(audit.client_authentication_failed, "client_authentication_failed",
-                   client_id=creds.client_id[:64], remote_addr=address, reason=failure[0],
-                   endpoint=endpoint)
+        _failed(creds.client_id, address, endpoint, failure[0])
         raise InvalidClient(failure[1], basic=creds.basic)
     assert record is not None
+    return record
+
+
+def _record(client_id: str) -> ClientRecord | None:
+    # Ids from requests are anyone's to make up: a miss is not remembered.
+    return (state.clients.get(client_id, remember_missing=False)
+            if could_be_client_id(client_id) else None)
+
+
+def _failed(client_id: str, address: str, endpoint: str, reason: str) -> None:
+    audit.emit(audit.client_authentication_failed, "client_authentication_failed",
+               client_id=client_id[:64], remote_addr=address, reason=reason,
+               endpoint=endpoint)
+
+
+@sensitive_variables("creds", "parsed")
+def _authenticate_assertion(creds: ClientCredentials, address: str,
+                            endpoint: str) -> ClientRecord:
+    """``authenticate_client`` for ``private_key_jwt``: the client the assertion names (or
+    the ``client_id`` parameter, which must be the same), if the assertion proves it.
+
+    Counted under that client id, or "" for an assertion too broken to name one, so that
+    garbage counts toward the address's limit like any failure.
+    """
+    parsed: assertions.ParsedAssertion | None = None
+    failure: assertions.AssertionRejected | None = None
+    try:
+        parsed = assertions.parse(creds.assertion)
+    except assertions.AssertionRejected as e:
+        failure = e
+    client_id = creds.client_id or (parsed.client_id if parsed is not None else "")
+    with throttle.attempt(client_id, address) as attempt:
+        record = None
+        if parsed is not None:
+            try:
+                record = _asserted_client(parsed, client_id, bool(creds.client_id))
+            except assertions.AssertionRejected as e:
+                failure = e
+        attempt.failed = failure is not None
+    if failure is not None:
+        _failed(client_id, address, endpoint, failure.reason)
+        raise InvalidClient(failure.description)
+    assert record is not None
+    return record
+
+
+@sensitive_variables("parsed")
+def _asserted_client(parsed: assertions.ParsedAssertion, client_id: str,
+                     client_id_sent: bool) -> ClientRecord:
+    """The client ``client_id``, once ``parsed`` proves it is the sender. Raises
+    ``AssertionRejected``. The signature is checked before the client's state, as a secret
+    is: only the key's holder learns that the client is disabled."""
+    record = _record(client_id)
+    if record is None:
+        raise assertions.AssertionRejected("unknown_client", "Unknown client: no client has "
+                                                             "the id the assertion names.")
+    if not record.uses_private_key_jwt:
+        raise assertions.AssertionRejected(
+            "wrong_auth_method", "This client authenticates with a client secret, not with "
+                                 "private_key_jwt.")
+    now = clock.now()
+    assertions.verify(parsed, record, now=now, client_id_sent=client_id_sent)
+    if not record.is_active:
+        raise assertions.AssertionRejected("client_disabled", "This client is disabled.")
+    if not record.project_is_active:
+        raise assertions.AssertionRejected(
+            "project_disabled", "OAuth2 client credentials are not enabled for this client's "
+                                "project.")
+    assertions.use_once(record.client_id, parsed, now=now)
     return record

@@ -6,6 +6,11 @@ deadline, set when the connection is created, bounds name resolution, connecting
 address tried), the TLS handshake, sending, and each read of the status line, headers and
 body: before each, the socket's timeout is set to the time left.
 
+A connection may also be given an address policy (``allow_address``), checked on each
+address the name resolves to just before connecting to it: a caller that fetches URLs chosen
+by others (clients' ``jwks_uri``s) refuses internal addresses there, after resolution, so a
+name that resolves to one (or to another one on each lookup: DNS rebinding) gains nothing.
+
 The one implementation for every exchange oauth_cc starts: the consumer client's token
 requests (``client.transport``, through urllib) and JWK Set fetches (``jwks_fetch``).
 Standard library only, and no Django: ``oauth_cc.client`` imports it.
@@ -15,13 +20,24 @@ from __future__ import annotations
 
 import http.client
 import io
+import ipaddress
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
+
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Whether a connection may be made to an address (as resolved, before connecting).
+AddressPolicy: TypeAlias = Callable[[IPAddress], bool]
+
+
+class AddressNotAllowed(OSError):
+    """Every address the host resolves to was refused by the connection's address policy.
+    The message names the host, never the addresses: it may reach whoever chose the host."""
 
 
 class Deadline:
@@ -41,10 +57,13 @@ class Deadline:
 class DeadlineHTTPConnection(http.client.HTTPConnection):
     """An ``HTTPConnection`` whose ``timeout`` bounds the whole exchange from its creation."""
 
-    def __init__(self, host: str, port: int | None = None, timeout: float = 10,
-                 **kwargs: Any) -> None:
+    def __init__(self, host: str, port: int | None = None, timeout: float = 10, *,
+                 allow_address: AddressPolicy | None = None, **kwargs: Any) -> None:
+        """``allow_address``: connect only to resolved addresses it returns True for (any
+        address without one)."""
         super().__init__(host, port, timeout=timeout, **kwargs)
         self._deadline = Deadline(timeout)
+        self._allow_address = allow_address
         # http.client's own seam for making the socket (socket.create_connection by default).
         self._create_connection = self._open_socket
 
@@ -57,10 +76,16 @@ class DeadlineHTTPConnection(http.client.HTTPConnection):
                      source_address: tuple[str, int] | None = None) -> socket.socket:
         """``socket.create_connection`` within the deadline: the name lookup, and every
         address tried, share the time left (not each the whole timeout), and the socket keeps
-        the rest for the TLS handshake (which CPython bounds as a whole by its timeout)."""
+        the rest for the TLS handshake (which CPython bounds as a whole by its timeout).
+        Addresses the policy refuses are skipped, never connected to. Raises the last
+        address's ``OSError``; ``AddressNotAllowed`` if no address was left to try."""
         host, port = address
-        failure = OSError(f"No address found for {host}.")
+        failure: OSError | None = None
+        refused = False
         for family, kind, protocol, _, socket_address in _resolve(host, port, self._deadline):
+            if not self._allowed(socket_address[0]):
+                refused = True
+                continue
             sock = socket.socket(family, kind, protocol)
             try:
                 sock.settimeout(self._deadline.left())
@@ -75,7 +100,22 @@ class DeadlineHTTPConnection(http.client.HTTPConnection):
             except OSError as error:
                 sock.close()
                 failure = error
-        raise failure
+        if failure is not None:
+            raise failure
+        if refused:
+            raise AddressNotAllowed(f"{host} resolves only to addresses that are not allowed.")
+        raise OSError(f"No address found for {host}.")
+
+    def _allowed(self, address: str) -> bool:
+        """Whether the policy allows the resolved ``address`` (text, perhaps with an IPv6
+        scope); any address if there is no policy."""
+        if self._allow_address is None:
+            return True
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:  # not an IP address: nothing a policy could have meant to allow
+            return False
+        return self._allow_address(parsed)
 
 
 class DeadlineHTTPSConnection(DeadlineHTTPConnection, http.client.HTTPSConnection):

@@ -65,6 +65,14 @@ class UnauthorizedClient(OAuthError):
     default_description = "The client is not authorized to do this."
 
 
+class InvalidDPoPProof(OAuthError):
+    """The token request's DPoP proof is missing (for a client that must send one), malformed
+    or invalid (RFC 9449 §5)."""
+
+    error = "invalid_dpop_proof"
+    default_description = "The DPoP proof is invalid."
+
+
 class TooManyAttempts(OAuthError):
     """Client authentication is blocked for a while after too many failures (RFC 6749 §2.3.1)."""
 

@@ -1,8 +1,8 @@
 """Fetching a JWK Set (RFC 7517 §5) over HTTP: the one fetcher for every JWKS URL we read.
 
-Remote mode (``JWKS_URL``) uses it, and so will clients that register a ``jwks_uri``. It reads
-no settings: the caller passes the URL, the timeout and the size bound. The server at the URL
-may be slow, broken or hostile, hence:
+Remote mode (``JWKS_URL``) uses it, and so do clients that register a ``jwks_uri``
+(``client_keys``). It reads no settings: the caller passes the URL, the timeout, the size
+bound and any address policy. The server at the URL may be slow, broken or hostile, hence:
 
 - ``timeout`` bounds the whole exchange: name resolution, connecting, the TLS handshake, the
   status line and headers, and the body. A socket timeout alone bounds each read, and a server
@@ -10,6 +10,9 @@ may be slow, broken or hostile, hence:
 - A redirect is not followed; any answer but ``200`` fails the fetch. The URL is where the keys
   were configured or registered to live, and a redirect could point anywhere.
 - The body is at most ``max_bytes``; only public signing keys are returned.
+- ``allow_address``, if given, is asked about each address the host resolves to, before
+  connecting (``deadline_http``): a URL chosen by someone else (a client's ``jwks_uri``) must
+  not reach the server's own network. None for a URL the operator configured (``JWKS_URL``).
 
 ``http.client`` through ``deadline_http``, rather than ``urllib``, which follows redirects.
 Proxies named in the environment (``HTTPS_PROXY``) are therefore not used.
@@ -26,7 +29,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from oauth_cc.deadline_http import DeadlineHTTPConnection, DeadlineHTTPSConnection
+from oauth_cc.deadline_http import (
+    AddressNotAllowed,
+    AddressPolicy,
+    DeadlineHTTPConnection,
+    DeadlineHTTPSConnection,
+)
 from oauth_cc.exceptions import SigningKeyError
 from oauth_cc.keys import PRIVATE_JWK_MEMBERS, load_public_key
 
@@ -63,15 +71,18 @@ class FetchedJWKS:
     max_age: int | None
 
 
-def fetch_jwks(url: str, *, timeout: float, max_bytes: int) -> FetchedJWKS:
-    """GET the JWK Set at ``url`` (http or https) within ``timeout`` seconds in all.
+def fetch_jwks(url: str, *, timeout: float, max_bytes: int,
+               allow_address: AddressPolicy | None = None) -> FetchedJWKS:
+    """GET the JWK Set at ``url`` (http or https) within ``timeout`` seconds in all,
+    connecting only to an address ``allow_address`` allows (if given).
 
     Returns its public signing keys (see ``public_keys`` for those left out) and its max-age.
-    Raises ``JWKSFetchError`` if the URL is not an http(s) URL without credentials, the
-    exchange fails or overruns ``timeout``, the answer is not ``200`` (a redirect included),
-    the body exceeds ``max_bytes``, or it is not a JWK Set.
+    Raises ``JWKSFetchError`` if the URL is not an http(s) URL without credentials, the policy
+    refuses every address of its host, the exchange fails or overruns ``timeout``, the answer
+    is not ``200`` (a redirect included), the body exceeds ``max_bytes``, or it is not a JWK
+    Set.
     """
-    cache_control, body = _get(url, timeout, max_bytes)
+    cache_control, body = _get(url, timeout, max_bytes, allow_address)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep
@@ -123,7 +134,8 @@ def max_age(cache_control: str) -> int | None:
     return min(int(digits), _MAX_DELTA_SECONDS) if len(digits) <= 10 else _MAX_DELTA_SECONDS
 
 
-def _get(url: str, timeout: float, max_bytes: int) -> tuple[str, bytes]:
+def _get(url: str, timeout: float, max_bytes: int,
+         allow_address: AddressPolicy | None) -> tuple[str, bytes]:
     """GET ``url``: ``(Cache-Control header, body)`` of a ``200``. Raises ``JWKSFetchError``."""
     parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:  # checked first: not logged
@@ -140,7 +152,7 @@ def _get(url: str, timeout: float, max_bytes: int) -> tuple[str, bytes]:
                "User-Agent": "django-oauth-cc", "Connection": "close"}
     try:
         opened = (DeadlineHTTPSConnection if scheme == "https" else DeadlineHTTPConnection)(
-            parts.hostname, port, timeout)
+            parts.hostname, port, timeout, allow_address=allow_address)
         with contextlib.closing(opened) as connection:
             connection.request("GET", target, headers=headers)
             # The response owns the socket once it knows the connection ends with it.
@@ -155,6 +167,8 @@ def _get(url: str, timeout: float, max_bytes: int) -> tuple[str, bytes]:
                 return response.getheader("Cache-Control", ""), body
     except TimeoutError as e:
         raise JWKSFetchError(f"Fetching {url} took more than {timeout} s.") from e
+    except AddressNotAllowed as e:
+        raise JWKSFetchError(f"Fetching {url} was refused: {e}") from e
     except (OSError, http.client.HTTPException, UnicodeError) as e:
         # HTTPException: a bad status line, a truncated body, an over-long header line.
         # UnicodeError: a host name IDNA cannot encode.

@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,
     # How long the previous secret stays valid after it is regenerated, in seconds.
     "SECRET_ROTATION_GRACE_SECONDS": 0,
+    # private_key_jwt (RFC 7523): how far ahead of now a client assertion's `exp` may be, in
+    # seconds. Each assertion's `jti` is remembered in the cache until its `exp`.
+    "ASSERTION_MAX_AGE_SECONDS": 3600,
     # The customer portal (oauth_cc.portal): which projects a request may manage. The
     # callable (or its dotted path) takes the request and returns a QuerySet of Project; None
     # means the projects whose `members` include request.user.
@@ -72,6 +75,12 @@ DEFAULTS: dict[str, Any] = {
     # The most clients a project may hold (made in the portal or not) for the portal to
     # create another.
     "PORTAL_MAX_CLIENTS": 20,
+    # DPoP (RFC 9449): the algorithms a proof may be signed with ("ES256", "RS256", "PS256",
+    # "EdDSA"; "Ed25519", RFC 9864's name for EdDSA, is accepted wherever EdDSA is), and how
+    # far from now a proof's `iat` may be, either way, in seconds. Each proof's `jti` is
+    # remembered in the cache that long.
+    "DPOP_ALGORITHMS": ["ES256", "RS256", "PS256", "EdDSA"],
+    "DPOP_PROOF_MAX_AGE_SECONDS": 60,
 }
 
 
@@ -106,8 +115,11 @@ class OAuthCCSettings:
     AUTH_FAILURES_PER_CLIENT_TOTAL: int
     TRUSTED_PROXIES: int
     SECRET_ROTATION_GRACE_SECONDS: int
+    ASSERTION_MAX_AGE_SECONDS: int
     PORTAL_PROJECTS: str | Callable[..., Any] | None
     PORTAL_MAX_CLIENTS: int
+    DPOP_ALGORITHMS: list[str]
+    DPOP_PROOF_MAX_AGE_SECONDS: int
 
     @property
     def user_settings(self) -> dict[str, Any]:

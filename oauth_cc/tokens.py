@@ -30,23 +30,33 @@ class IssuedToken:
     scope: str
     jti: str
     kid: str
+    #: The RFC 7638 thumbprint of the DPoP key the token is bound to (``cnf.jkt``), or None.
+    jkt: str | None = None
 
     def __repr__(self) -> str:
         return f"<IssuedToken jti={self.jti} scope={self.scope!r}>"
 
+    @property
+    def token_type(self) -> str:
+        """``DPoP`` for a DPoP-bound token (RFC 9449 §5), else ``Bearer``."""
+        return "DPoP" if self.jkt else "Bearer"
+
     def response_body(self) -> dict[str, str | int]:
         """The RFC 6749 §5.1 success response."""
-        return {"access_token": self.access_token, "token_type": "Bearer",
+        return {"access_token": self.access_token, "token_type": self.token_type,
                 "expires_in": self.expires_in, "scope": self.scope}
 
 
 def mint_access_token(*, client_id: str, project_id: int | str, scopes: Sequence[str],
                       expires_in: int | None = None,
-                      key: SigningMaterial | None = None) -> IssuedToken:
+                      key: SigningMaterial | None = None,
+                      jkt: str | None = None) -> IssuedToken:
     """Sign an access token for a client.
 
     ``expires_in`` defaults to ``DEFAULT_EXPIRES_IN``; the caller validates its range.
-    ``key`` defaults to the active signing key.
+    ``key`` defaults to the active signing key. ``jkt``, the thumbprint of a DPoP proof's key
+    (checked by the caller), binds the token to that key: ``cnf: {"jkt": ...}`` (RFC 9449
+    §6.1).
     """
     if expires_in is None:
         expires_in = oauth_cc_settings.DEFAULT_EXPIRES_IN
@@ -55,7 +65,7 @@ def mint_access_token(*, client_id: str, project_id: int | str, scopes: Sequence
     issued_at = math.floor(clock.now())
     jti = secrets.token_urlsafe(16)
     scope = format_scope(scopes)
-    claims = {
+    claims: dict[str, Any] = {
         "iss": oauth_cc_settings.ISSUER,
         "sub": client_id,
         "aud": oauth_cc_settings.audience,
@@ -67,7 +77,9 @@ def mint_access_token(*, client_id: str, project_id: int | str, scopes: Sequence
         "scope": scope,
         "project": str(project_id),
     }
-    return IssuedToken(sign(claims, key), expires_in, scope, jti, key.kid)
+    if jkt:
+        claims["cnf"] = {"jkt": jkt}
+    return IssuedToken(sign(claims, key), expires_in, scope, jti, key.kid, jkt or None)
 
 
 def sign(claims: Mapping[str, Any], key: SigningMaterial) -> str:

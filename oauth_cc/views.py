@@ -18,12 +18,14 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from oauth_cc import audit, last_used, throttle
+from oauth_cc import audit, clock, dpop, last_used, throttle
 from oauth_cc import scopes as scope_rules
 from oauth_cc.acceptance import verify_access_token, verify_signature_and_claims
 from oauth_cc.client_auth import authenticate_client, client_credentials, read_form
+from oauth_cc.client_jwks import SIGNING_ALGORITHMS as ASSERTION_ALGORITHMS
 from oauth_cc.exceptions import (
     InvalidClient,
+    InvalidDPoPProof,
     InvalidRequest,
     OAuthError,
     SigningKeyError,
@@ -40,7 +42,7 @@ from oauth_cc.tokens import mint_access_token
 logger = logging.getLogger("oauth_cc")
 
 CLIENT_CREDENTIALS = "client_credentials"
-AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 _DIGITS = re.compile(r"[0-9]{1,10}")
 INTROSPECTED_CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti",
                        "project")
@@ -74,7 +76,9 @@ def parse_expires_in(value: str | None) -> int:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(sensitive_post_parameters("client_secret", "token"), name="dispatch")
+# A client assertion is a credential until it expires, like a secret.
+@method_decorator(sensitive_post_parameters("client_secret", "client_assertion", "token"),
+                  name="dispatch")
 class OAuthEndpoint(View):
     """Base of the endpoints a client POSTs a form to. Every response is ``no-store``."""
 
@@ -101,7 +105,8 @@ class TokenView(OAuthEndpoint):
     """``POST /oauth/token``: the client credentials grant (RFC 6749 §4.4).
 
     Checks in the contract's order, the first failure answering: the request's shape, client
-    authentication, ``grant_type``, ``scope``, ``expires_in``.
+    authentication, ``grant_type``, ``scope``, ``expires_in``; then the DPoP proof, if any
+    (RFC 9449), last, so that only a request that would otherwise succeed uses up its ``jti``.
     """
 
     @sensitive_variables("params")
@@ -118,13 +123,38 @@ class TokenView(OAuthEndpoint):
                 f"Only grant_type={CLIENT_CREDENTIALS} is supported by this endpoint.")
         granted = scope_rules.grant(params.get("scope"), client.scopes)
         expires_in = parse_expires_in(params.get("expires_in"))
+        jkt = self.dpop_binding(request, client)
         issued = mint_access_token(client_id=client.client_id, project_id=client.project_id,
-                                   scopes=granted, expires_in=expires_in)
+                                   scopes=granted, expires_in=expires_in, jkt=jkt)
         last_used.touch(client.pk)
         audit.emit(audit.token_issued, "token_issued", client_id=client.client_id,
                    project_id=client.project_id, jti=issued.jti, scope=issued.scope,
                    expires_in=issued.expires_in, remote_addr=address)
         return JsonResponse(issued.response_body())
+
+    def dpop_binding(self, request: HttpRequest, client: ClientRecord) -> str | None:
+        """The thumbprint of the key the request's DPoP proof (RFC 9449 §4.3) proves, to bind
+        the token to; None without a proof, unless the client must send one. Raises
+        ``InvalidDPoPProof``.
+
+        ``htu`` may name this endpoint as the request reached it (``dpop.request_url``) or as
+        the metadata publishes it (``token_endpoint``, which clients that discover us use):
+        both are this endpoint, and the published one still works behind a proxy that
+        Django's proxy settings do not describe.
+        """
+        try:
+            proof = dpop.proof_header(request.META)
+            if proof is None:
+                if client.require_dpop:
+                    raise InvalidDPoPProof("This client must send a DPoP proof (RFC 9449) with "
+                                           "each token request: its tokens are DPoP-bound.")
+                return None
+            urls = (dpop.request_url(request),
+                    oauth_cc_settings.issuer_origin + reverse("oauth_cc:token"))
+            return dpop.verify_proof(proof, method=request.method or "", urls=urls,
+                                     now=clock.now()).jkt
+        except dpop.InvalidProof as e:
+            raise InvalidDPoPProof(e.description) from e
 
 
 class TokenManagementView(OAuthEndpoint):
@@ -165,8 +195,14 @@ class IntrospectionView(TokenManagementView):
         if verified.client_id != caller.client_id and "introspection" not in caller.scopes:
             return JsonResponse({"active": False})
         claims = verified.claims
-        body = {"active": True, "token_type": "Bearer",
+        try:
+            jkt = dpop.bound_jkt(claims)
+        except dpop.InvalidProof:  # bound in a way we never bind tokens: not one of ours
+            return JsonResponse({"active": False})
+        body = {"active": True, "token_type": dpop.TOKEN_TYPE if jkt else "Bearer",
                 **{name: claims[name] for name in INTROSPECTED_CLAIMS if name in claims}}
+        if jkt:  # RFC 9449 §6.2: the binding, for resource servers that introspect
+            body["cnf"] = {"jkt": jkt}
         return JsonResponse(body)
 
 
@@ -234,6 +270,10 @@ class MetadataView(View):
             "jwks_uri": origin + reverse("oauth_cc:jwks"),
             "grant_types_supported": [CLIENT_CREDENTIALS],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            # What a private_key_jwt client may sign its assertion with (RFC 8414 §2).
+            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+            # RFC 9449 §5.1: the algorithms a DPoP proof may be signed with.
+            "dpop_signing_alg_values_supported": list(oauth_cc_settings.DPOP_ALGORITHMS),
             # REQUIRED by RFC 8414 §2, and empty: there is no authorization endpoint.
             "response_types_supported": [],
             "scopes_supported": list(Scope.objects.exclude(
@@ -245,4 +285,6 @@ class MetadataView(View):
             except NoReverseMatch:
                 continue
             metadata[f"{name}_endpoint_auth_methods_supported"] = AUTH_METHODS
+            metadata[f"{name}_endpoint_auth_signing_alg_values_supported"] = list(
+                ASSERTION_ALGORITHMS)
         return public_document(metadata)

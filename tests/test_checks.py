@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -41,16 +42,34 @@ def test_process_local_cache_warning(settings, backend, debug, expected):
     assert ids() == expected
 
 
-def test_no_cache_warning_for_a_remote_mode_resource_server(settings):
+def test_remote_mode_warns_only_that_dpop_replays_are_not_shared(settings):
+    """No brute-force counts there (W002), but DPoP proofs' jti are remembered (W003)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert ids(JWKS_URL="https://issuer.test/.well-known/jwks.json") == []
+    assert ids(JWKS_URL="https://issuer.test/.well-known/jwks.json") == ["oauth_cc.W003"]
+
+
+@pytest.mark.parametrize(("backend", "debug", "expected"), [
+    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W003"]),
+    ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W003"]),
+    ("django.core.cache.backends.locmem.LocMemCache", True, []),
+    ("django.core.cache.backends.redis.RedisCache", False, []),
+])
+def test_remote_mode_dpop_replay_cache_warning(settings, backend, debug, expected):
+    settings.DEBUG = debug
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "x"}}
+    assert ids(JWKS_URL="https://issuer.test/.well-known/jwks.json") == expected
 
 
 def test_missing_oauth_cc_setting(settings):
     settings.DEBUG = True
-    del settings.OAUTH_CC  # pytest-django sends no setting_changed for a deletion
+    # Django sends no setting_changed for a deletion, nor when the setting comes back: reload
+    # by hand both ways, or later tests would run without an ISSUER.
+    with override_settings():
+        del django_settings.OAUTH_CC
+        oauth_cc_settings.reload()
+        ids = [m.id for m in check_settings()]
     oauth_cc_settings.reload()
-    assert [m.id for m in check_settings()] == ["oauth_cc.E001"]
+    assert ids == ["oauth_cc.E001"]
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
@@ -103,6 +122,24 @@ def test_missing_oauth_cc_setting(settings):
     ({"PORTAL_MAX_CLIENTS": "20"}, "oauth_cc.E017"),
     ({"PORTAL_MAX_CLIENTS": None}, "oauth_cc.E017"),
     ({"PORTAL_MAX_CLIENTS": True}, "oauth_cc.E017"),
+    ({"ASSERTION_MAX_AGE_SECONDS": 0}, "oauth_cc.E018"),
+    ({"ASSERTION_MAX_AGE_SECONDS": -60}, "oauth_cc.E018"),
+    ({"ASSERTION_MAX_AGE_SECONDS": 86_401}, "oauth_cc.E018"),
+    ({"ASSERTION_MAX_AGE_SECONDS": "3600"}, "oauth_cc.E018"),
+    ({"ASSERTION_MAX_AGE_SECONDS": 60.5}, "oauth_cc.E018"),
+    ({"ASSERTION_MAX_AGE_SECONDS": None}, "oauth_cc.E018"),
+    ({"ASSERTION_MAX_AGE_SECONDS": True}, "oauth_cc.E018"),
+    ({"DPOP_ALGORITHMS": []}, "oauth_cc.E019"),
+    ({"DPOP_ALGORITHMS": "ES256"}, "oauth_cc.E019"),
+    ({"DPOP_ALGORITHMS": ["ES256", "HS256"]}, "oauth_cc.E019"),
+    ({"DPOP_ALGORITHMS": ["none"]}, "oauth_cc.E019"),
+    ({"DPOP_ALGORITHMS": ["ES384"]}, "oauth_cc.E019"),
+    ({"DPOP_PROOF_MAX_AGE_SECONDS": 0}, "oauth_cc.E020"),
+    ({"DPOP_PROOF_MAX_AGE_SECONDS": 3601}, "oauth_cc.E020"),
+    ({"DPOP_PROOF_MAX_AGE_SECONDS": "60"}, "oauth_cc.E020"),
+    ({"DPOP_PROOF_MAX_AGE_SECONDS": 1.5}, "oauth_cc.E020"),
+    ({"DPOP_PROOF_MAX_AGE_SECONDS": None}, "oauth_cc.E020"),
+    ({"DPOP_PROOF_MAX_AGE_SECONDS": True}, "oauth_cc.E020"),
     ({"ISSUER": "http://api.example.com"}, "oauth_cc.W001"),
 ])
 def test_each_check_id(settings, overrides, expected):
@@ -141,6 +178,12 @@ def test_good_portal_settings(settings, overrides):
     assert ids(**overrides) == []
 
 
+@pytest.mark.parametrize("seconds", [1, 60, 3600, 86_400])
+def test_good_assertion_max_ages(settings, seconds):
+    settings.DEBUG = True
+    assert ids(ASSERTION_MAX_AGE_SECONDS=seconds) == []
+
+
 @override_settings(OAUTH_CC=["not", "a", "dict"], DEBUG=True)
 def test_oauth_cc_must_be_a_dict():
     assert [m.id for m in check_settings()] == ["oauth_cc.E003"]
@@ -151,6 +194,33 @@ def test_check_ids_are_unique_per_problem_and_documented():
 
     documented = set(module.__doc__.split()) if module.__doc__ else set()
     for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008", "E009",
-                     "E010", "E011", "E012", "E013", "E014", "E015", "E016", "E017", "W001",
-                     "W002"):
+                     "E010", "E011", "E012", "E013", "E014", "E015", "E016", "E017", "E018",
+                     "E019", "E020",
+                     "W001",
+                     "W002", "W003", "W004"):
         assert check_id in documented
+
+
+@pytest.mark.parametrize("overrides", [
+    {"DPOP_ALGORITHMS": ["ES256"]},
+    {"DPOP_ALGORITHMS": ("ES256", "RS256", "PS256", "EdDSA", "Ed25519")},
+    {"DPOP_PROOF_MAX_AGE_SECONDS": 1},
+    {"DPOP_PROOF_MAX_AGE_SECONDS": 3600},
+])
+def test_good_dpop_settings(settings, overrides):
+    settings.DEBUG = True
+    assert ids(**overrides) == []
+
+
+@pytest.mark.parametrize(("issuer", "proxies", "ssl_header", "expected"), [
+    ("https://api.example.com", 1, None, ["oauth_cc.W004"]),
+    ("https://api.example.com", 1, ("HTTP_X_FORWARDED_PROTO", "https"), []),
+    ("https://api.example.com", 0, None, []),
+    ("http://127.0.0.1:8000", 1, None, []),
+])
+def test_a_trusted_proxy_without_secure_proxy_ssl_header(settings, issuer, proxies, ssl_header,
+                                                         expected):
+    """DPoP's htu is the URL Django builds: behind a TLS proxy it needs SECURE_PROXY_SSL_HEADER."""
+    settings.DEBUG = True
+    settings.SECURE_PROXY_SSL_HEADER = ssl_header
+    assert ids(ISSUER=issuer, TRUSTED_PROXIES=proxies) == expected

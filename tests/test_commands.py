@@ -68,6 +68,90 @@ def test_create_oauth_client_exits_non_zero(scopes):
     assert exited.value.code != 0
 
 
+def _jwk_set(kid="k1"):
+    from tests.test_client_assertion import private_key, public_jwk
+
+    return {"keys": [public_jwk(private_key("EC"), kid)]}
+
+
+def test_create_oauth_client_with_a_jwk_set_file(scopes, tmp_path):
+    path = tmp_path / "jwks.json"
+    document = _jwk_set("laptop-2026")
+    path.write_text(json.dumps(document))
+    out = run("create_oauth_client", "Acme", "--scopes", "address", "--jwks", str(path))
+    client = Client.objects.get()
+    assert (client.auth_method, client.jwks, client.secret_hash) == (
+        "private_key_jwt", document, "")
+    assert f"client_id:     {client.client_id}" in out
+    assert "auth_method:   private_key_jwt" in out
+    assert "keys:          laptop-2026" in out
+    assert "client_secret" not in out
+    assert "no secret" in out
+
+
+def test_create_oauth_client_with_a_jwks_uri_json(scopes):
+    out = run("create_oauth_client", "svc", "--json", "--jwks-uri",
+              "https://svc.example/.well-known/jwks.json")
+    data = json.loads(out)
+    client = Client.objects.get()
+    assert data == {"client_id": client.client_id, "auth_method": "private_key_jwt",
+                    "project": str(client.project_id)}
+    assert client.jwks_uri == "https://svc.example/.well-known/jwks.json"
+    assert client.secret_hash == ""
+
+
+@pytest.mark.parametrize(("content", "text"), [
+    ('{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}', "symmetric"),
+    ("not json", "not valid JSON"),
+    (b"\xff\xfe", "not UTF-8"),
+    ('{"keys": []}', "no keys"),
+])
+def test_create_oauth_client_with_a_bad_jwk_set_file(scopes, tmp_path, content, text):
+    path = tmp_path / "jwks.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(CommandError, match=text):
+        run("create_oauth_client", "Acme", "--jwks", str(path))
+    assert not Client.objects.exists()
+    assert not Project.objects.exists()
+
+
+def test_create_oauth_client_with_a_missing_or_huge_jwk_set_file(scopes, tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("create_oauth_client", "Acme", "--jwks", str(tmp_path / "missing.json"))
+    huge = tmp_path / "huge.json"
+    huge.write_text(" " * 70_000)
+    with pytest.raises(CommandError, match="larger than"):
+        run("create_oauth_client", "Acme", "--jwks", str(huge))
+
+
+def test_create_oauth_client_with_a_bad_jwks_uri(scopes):
+    with pytest.raises(CommandError, match="https"):
+        run("create_oauth_client", "Acme", "--jwks-uri", "http://svc.example/jwks")
+    assert not Client.objects.exists()
+
+
+def test_create_oauth_client_jwks_and_jwks_uri_are_exclusive(scopes, tmp_path):
+    from django.core.management import execute_from_command_line
+
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(_jwk_set()))
+    with pytest.raises(SystemExit) as exited:
+        execute_from_command_line(["manage.py", "create_oauth_client", "x", "--jwks", str(path),
+                                   "--jwks-uri", "https://svc.example/jwks"])
+    assert exited.value.code != 0
+    assert not Client.objects.exists()
+
+
+def test_create_oauth_client_with_keys_and_unknown_scopes(scopes, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(_jwk_set()))
+    with pytest.raises(CommandError, match="nope"):
+        run("create_oauth_client", "Acme", "--scopes", "nope", "--jwks", str(path))
+
+
 def test_create_oauth_scope():
     assert "Created scope address" in run("create_oauth_scope", "address", "--description",
                                           "Address APIs")

@@ -148,4 +148,4 @@ def test_metadata_lists_introspection_and_revocation(http, scopes):
     assert body["revocation_endpoint"] == "https://issuer.test/oauth/revoke"
     for name in ("introspection", "revocation"):
         assert body[f"{name}_endpoint_auth_methods_supported"] == [
-            "client_secret_basic", "client_secret_post"]
+            "client_secret_basic", "client_secret_post", "private_key_jwt"]

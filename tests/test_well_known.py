@@ -65,8 +65,16 @@ def test_metadata(http, scopes):
     assert body["token_endpoint"] == "https://issuer.test/oauth/token"
     assert body["jwks_uri"] == "https://issuer.test/.well-known/jwks.json"
     assert body["grant_types_supported"] == ["client_credentials"]
-    assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic",
-                                                             "client_secret_post"]
+    assert body["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "private_key_jwt"]
+    # RFC 8414 §2: the algorithms a private_key_jwt assertion may use; never none or HMAC.
+    assert body["token_endpoint_auth_signing_alg_values_supported"] == [
+        "RS256", "PS256", "ES256", "EdDSA", "Ed25519"]
+    for endpoint in ("introspection", "revocation"):
+        assert body[f"{endpoint}_endpoint_auth_methods_supported"] == body[
+            "token_endpoint_auth_methods_supported"]
+        assert body[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == body[
+            "token_endpoint_auth_signing_alg_values_supported"]
     assert body["response_types_supported"] == []
     assert body["scopes_supported"] == ["address", "email", "phone"]
 
@@ -107,3 +115,13 @@ def test_metadata_of_an_issuer_with_a_path_is_also_where_rfc8414_puts_it(http):
 
 def test_no_metadata_below_the_well_known_path_of_an_issuer_without_one(http):
     assert http.get("/.well-known/oauth-authorization-server/anything").status_code == 404
+
+
+def test_metadata_lists_the_dpop_algorithms(http):
+    """RFC 9449 §5.1: what a DPoP proof may be signed with; never none or an HMAC."""
+    body = http.get("/.well-known/oauth-authorization-server").json()
+    assert body["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    with override_settings(OAUTH_CC={"ISSUER": "https://issuer.test",
+                                     "DPOP_ALGORITHMS": ["ES256"]}):
+        body = http.get("/.well-known/oauth-authorization-server").json()
+    assert body["dpop_signing_alg_values_supported"] == ["ES256"]

@@ -9,7 +9,8 @@ code   status  when
                ``email``) is missing or blank
 1002   400     a query parameter has a value the API does not accept (``max`` outside
                1..100, ``country_code`` not AU or NZ, ``q`` longer than 500 characters)
-1024   400     no bearer token, or an invalid, expired, tampered or foreign one (oauth_cc)
+1024   400     no bearer token, or an invalid, expired, tampered or foreign one; a DPoP-bound
+               token sent as Bearer, or without a valid proof (oauth_cc)
 1025   400     a valid token whose client or project no longer exists (oauth_cc)
 1026   403     the token lacks the scope this API requires (oauth_cc)
 =====  ======  ===========================================================================
@@ -38,7 +39,8 @@ def seed_error(failure: BearerFailure) -> ErrorResponse:
     """Render a refused API request as the seed does: 400, or 403 for a missing scope.
 
     No ``WWW-Authenticate`` header: this format is not RFC 6750's, and clients act on
-    ``error_code``.
+    ``error_code``. DPoP refusals (``failure.scheme == "DPoP"``, RFC 9449) are ``1024`` like
+    any invalid token: the failure's code says so, whatever the scheme.
     """
     status = 403 if failure.error == "insufficient_scope" else 400
     return ErrorResponse(status, seed_body(failure.message, failure.code))

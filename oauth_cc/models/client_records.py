@@ -8,6 +8,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import clock, credentials
 
+# The values of Client.auth_method (Client.AuthMethod), here so that a record needs no model.
+CLIENT_SECRET = "client_secret"  # noqa: S105 - a method's name, not a secret
+PRIVATE_KEY_JWT = "private_key_jwt"
+
 
 @dataclass(frozen=True)
 class ClientRecord:
@@ -27,11 +31,24 @@ class ClientRecord:
     is_active: bool
     project_is_active: bool
     scopes: tuple[str, ...]
+    #: ``client_secret`` or ``private_key_jwt`` (``Client.AuthMethod``).
+    auth_method: str = CLIENT_SECRET
+    #: A private_key_jwt client's registered JWK Set as canonical JSON text ("" if none): a
+    #: string, so the record stays a value; ``client_keys.inline_keys`` parses it once.
+    jwks: str = ""
+    jwks_uri: str = ""
+    #: Its tokens must be DPoP-bound: a token request without a DPoP proof is refused.
+    require_dpop: bool = False
+
+    @property
+    def uses_private_key_jwt(self) -> bool:
+        return self.auth_method == PRIVATE_KEY_JWT
 
     @sensitive_variables("secret")
     def check_secret(self, secret: str, now: float | None = None) -> tuple[bool, bool]:
         """``(matches, needs_rehash)`` for ``secret``, honouring the rotation grace period:
-        the previous secret matches until ``previous_secret_expires_at``."""
+        the previous secret matches until ``previous_secret_expires_at``. A client without a
+        secret (private_key_jwt) matches nothing."""
         matches, rehash = credentials.check_secret(secret, self.secret_hash)
         if matches or not self.previous_secret_hash or self.previous_secret_expires_at is None:
             return matches, rehash

@@ -1,8 +1,14 @@
-"""Scope, Project, Client: who may get tokens, with which scopes, and their secrets."""
+"""Scope, Project, Client: who may get tokens, with which scopes, and their credentials.
+
+A client authenticates one way (``Client.AuthMethod``): with a secret kept only as a keyed
+hash, or with ``private_key_jwt`` (RFC 7523), signing assertions with a private key whose
+public half it registers as a JWK Set or a ``jwks_uri``; such a client has no secret at all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, ClassVar, Self
 
@@ -13,7 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import audit, clock, credentials
-from oauth_cc.models.client_records import ClientRecord
+from oauth_cc.client_jwks import (
+    jwk_set_validator,
+    jwks_uri_validator,
+    validate_jwk_set,
+    validate_jwks_uri,
+)
+from oauth_cc.models.client_records import CLIENT_SECRET, PRIVATE_KEY_JWT, ClientRecord
 from oauth_cc.settings import oauth_cc_settings
 
 
@@ -106,22 +118,48 @@ class Project(models.Model):
 
 _RECORD_FIELDS = ("pk", "client_id", "project_id", "secret_hash", "previous_secret_hash",
                   "previous_secret_expires_at", "is_active", "project__is_active",
-                  "scopes__name")
+                  "auth_method", "jwks", "jwks_uri", "require_dpop", "scopes__name")
+
+
+def _canonical_json(document: Mapping[str, Any] | None) -> str:
+    """One text per JSON document, whatever order the database gives its members in."""
+    if document is None:
+        return ""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 class ClientManager(models.Manager["Client"]):
     @sensitive_variables("secret")
     def create_client(self, name: str, *, project: Project | None = None,
-                      scopes: Iterable[str | Scope] = (), is_active: bool = True
-                      ) -> tuple[Client, str]:
+                      scopes: Iterable[str | Scope] = (), is_active: bool = True,
+                      require_dpop: bool = False) -> tuple[Client, str]:
         """Create a client with a new id and secret. Returns ``(client, plaintext_secret)``.
 
         Without ``project`` a project named ``name`` is created. Raises ``UnknownScopes`` if a
-        scope name does not exist; nothing is created then.
+        scope name does not exist; nothing is created then. ``require_dpop``: the client gets
+        only DPoP-bound tokens (RFC 9449).
         """
-        client = self.model(name=name, project=project, is_active=is_active)
+        client = self.model(name=name, project=project, is_active=is_active,
+                            require_dpop=require_dpop)
         secret = client.issue_credentials(scopes)
         return client, secret
+
+    def create_secretless_client(self, name: str, *, project: Project | None = None,
+                                 scopes: Iterable[str | Scope] = (), is_active: bool = True,
+                                 jwks: Mapping[str, Any] | str | None = None,
+                                 jwks_uri: str = "", require_dpop: bool = False) -> Client:
+        """Create a ``private_key_jwt`` client with a new id and no secret; it authenticates
+        with assertions signed by a key of ``jwks`` (a JWK Set) or of the set at
+        ``jwks_uri`` (exactly one of the two).
+
+        Without ``project`` a project named ``name`` is created. Raises ``ValidationError``
+        for keys or a URL a client may not register, and ``UnknownScopes`` if a scope name
+        does not exist; nothing is created then. ``require_dpop`` as for ``create_client``.
+        """
+        client = self.model(name=name, project=project, is_active=is_active,
+                            require_dpop=require_dpop)
+        client.issue_secretless(scopes, jwks=jwks, jwks_uri=jwks_uri)
+        return client
 
     def record(self, client_id: str) -> ClientRecord | None:
         """The ``ClientRecord`` for ``client_id`` (one query), or None if there is none."""
@@ -138,17 +176,23 @@ class ClientManager(models.Manager["Client"]):
         records = {}
         for client_id, client_rows in found.items():
             (pk, _, project_id, secret_hash, previous, previous_until, active, project_active,
-             _) = client_rows[0]
+             auth_method, jwks, jwks_uri, require_dpop, _) = client_rows[0]
             records[client_id] = ClientRecord(
                 pk, client_id, project_id, secret_hash, previous,
                 previous_until.timestamp() if previous_until is not None else None,
                 bool(active), bool(project_active),
-                tuple(sorted(row[-1] for row in client_rows if row[-1])))
+                tuple(sorted(row[-1] for row in client_rows if row[-1])),
+                auth_method, _canonical_json(jwks), jwks_uri, bool(require_dpop))
         return records
 
 
 class Client(models.Model):
-    """An OAuth2 confidential client of a project. Its secret is kept only as a keyed hash."""
+    """An OAuth2 confidential client of a project. It authenticates with a secret, kept only
+    as a keyed hash, or with ``private_key_jwt`` and no secret (``AuthMethod``)."""
+
+    class AuthMethod(models.TextChoices):
+        CLIENT_SECRET = CLIENT_SECRET, _("client secret (HTTP Basic or in the body)")
+        PRIVATE_KEY_JWT = PRIVATE_KEY_JWT, _("private_key_jwt (a JWT signed with its key)")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="clients",
                                 verbose_name=_("project"))
@@ -165,6 +209,24 @@ class Client(models.Model):
     secret_updated_at = models.DateTimeField(_("secret updated"), default=clock.now_datetime,
                                              editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    # Change these three with use_private_key_jwt() and use_client_secret(), which keep them
+    # and the secret hashes consistent (the constraint below refuses anything else).
+    auth_method = models.CharField(_("authentication method"), max_length=32,
+                                   choices=AuthMethod.choices, default=AuthMethod.CLIENT_SECRET)
+    jwks = models.JSONField(
+        _("public keys (JWK Set)"), null=True, blank=True, validators=[jwk_set_validator],
+        help_text=_("private_key_jwt: the client's public signing keys, as a JWK Set."))
+    jwks_uri = models.CharField(
+        _("JWK Set URL"), max_length=2048, blank=True, default="",
+        validators=[jwks_uri_validator],
+        help_text=_("private_key_jwt: where the client publishes its public signing keys "
+                    "(https)."))
+    #: RFC 9449: the client must send a DPoP proof with every token request, so that each
+    #: of its tokens is bound to a key it holds (a stolen token is useless without the key).
+    require_dpop = models.BooleanField(
+        _("Require DPoP-bound tokens"), default=False,
+        help_text=_("When on, the token endpoint refuses this client a token unless its "
+                    "request carries a valid DPoP proof (RFC 9449)."))
 
     objects: ClassVar[ClientManager] = ClientManager()
     _loaded_is_active: bool | None = None
@@ -173,6 +235,17 @@ class Client(models.Model):
         ordering = ["name", "pk"]
         verbose_name = _("client")
         verbose_name_plural = _("clients")
+        constraints = [
+            # One way to authenticate: a secret client has no keys; a private_key_jwt client
+            # has no secret (nor a previous one) and exactly one of a JWK Set and a jwks_uri.
+            models.CheckConstraint(
+                name="oauth_cc_client_one_auth_method",
+                condition=(models.Q(auth_method=CLIENT_SECRET, jwks__isnull=True, jwks_uri="")
+                           | (models.Q(auth_method=PRIVATE_KEY_JWT, secret_hash="",
+                                       previous_secret_hash="")
+                              & (models.Q(jwks__isnull=False, jwks_uri="")
+                                 | (models.Q(jwks__isnull=True) & ~models.Q(jwks_uri="")))))),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
@@ -197,23 +270,124 @@ class Client(models.Model):
         the client's scopes). Raises ``UnknownScopes`` if a scope name does not exist;
         nothing is saved then.
         """
-        found = scopes_named(scopes)
         if not self._state.adding:
             raise ValueError("issue_credentials() is for a new client; an existing one "
                              "regenerates its secret.")
         secret = credentials.generate_client_secret()
+        self.secret_hash = credentials.hash_secret(secret)
+        self.save_new(scopes)
+        return secret
+
+    def issue_secretless(self, scopes: Iterable[str | Scope] = (), *,
+                         jwks: Mapping[str, Any] | str | None = None,
+                         jwks_uri: str = "") -> None:
+        """Save this new client as a ``private_key_jwt`` one, with a fresh id, no secret, and
+        the public keys of ``jwks`` or at ``jwks_uri`` (exactly one): ``issue_credentials``
+        for a secretless client (``ClientManager.create_secretless_client`` calls it).
+
+        Raises ``ValidationError`` for keys or a URL a client may not register, and
+        ``UnknownScopes`` if a scope name does not exist; nothing is saved then.
+        """
+        if not self._state.adding:
+            raise ValueError("issue_secretless() is for a new client; an existing one "
+                             "switches with use_private_key_jwt().")
+        self.register_public_keys(jwks=jwks, jwks_uri=jwks_uri)
+        self.save_new(scopes)
+
+    def save_new(self, scopes: Iterable[str | Scope] = ()) -> None:
+        """Save this new client, with its credentials already set, under a fresh id.
+
+        Without a project, one named after the client is created (and allowed the client's
+        scopes). Raises ``UnknownScopes`` if a scope name does not exist; nothing is saved
+        then.
+        """
+        found = scopes_named(scopes)
+        if not self._state.adding:
+            raise ValueError("save_new() is for a new client.")
         with transaction.atomic():
             if self.project_id is None:
                 # A project made for this client is allowed what the client is given.
                 self.project = Project.objects.create(name=self.name)
                 self.project.scopes.set(found)
             self.client_id = credentials.generate_client_id()
-            self.secret_hash = credentials.hash_secret(secret)
             self.save()
             self.scopes.set(found)
         self._loaded_is_active = self.is_active
         audit.emit(audit.client_created, "client_created", client_id=self.client_id,
                    project_id=self.project_id, name=self.name)
+
+    @property
+    def uses_private_key_jwt(self) -> bool:
+        return self.auth_method == self.AuthMethod.PRIVATE_KEY_JWT
+
+    def register_public_keys(self, *, jwks: Mapping[str, Any] | str | None = None,
+                             jwks_uri: str = "") -> list[str]:
+        """Make this (unsaved) client a ``private_key_jwt`` one with ``jwks`` or
+        ``jwks_uri`` (exactly one), without a secret; return the fields that changed.
+
+        Raises ``ValidationError`` for both or neither, or for keys or a URL a client may not
+        register (``client_jwks``); nothing changes then.
+        """
+        if jwks == "":  # an empty form field
+            jwks = None
+        if (jwks is None) == (not jwks_uri):
+            raise ValidationError(_("Register either a JWK Set or a jwks_uri: exactly one."))
+        if jwks is not None:
+            new_jwks, new_uri = validate_jwk_set(jwks), ""
+        else:
+            new_jwks, new_uri = None, validate_jwks_uri(jwks_uri)
+        changed = [name for name, old, new in (
+            ("auth_method", self.auth_method, self.AuthMethod.PRIVATE_KEY_JWT),
+            ("jwks", self.jwks, new_jwks), ("jwks_uri", self.jwks_uri, new_uri))
+            if old != new]
+        self.auth_method = self.AuthMethod.PRIVATE_KEY_JWT
+        self.jwks, self.jwks_uri = new_jwks, new_uri
+        self.secret_hash = self.previous_secret_hash = ""
+        self.previous_secret_expires_at = None
+        return changed
+
+    def use_private_key_jwt(self, *, jwks: Mapping[str, Any] | str | None = None,
+                            jwks_uri: str = "") -> None:
+        """Authenticate this client with ``private_key_jwt`` from now on, with the keys of
+        ``jwks`` (a JWK Set: a dict or its JSON text) or at ``jwks_uri`` (exactly one). Its
+        secret hash, and any previous one still in its grace period, are removed: the
+        secret stops working at once. Also how a private_key_jwt client's keys are replaced.
+
+        Raises ``ValidationError`` with a message that says what is wrong with the keys or
+        the URL; nothing changes then. The change is audited (``client_updated``).
+        """
+        if self._state.adding:
+            raise ValueError("use_private_key_jwt() is for a saved client; create one with "
+                             "Client.objects.create_secretless_client().")
+        changed = self.register_public_keys(jwks=jwks, jwks_uri=jwks_uri)
+        self.secret_updated_at = clock.now_datetime()
+        # save(): post_save makes this worker forget the cached record (signals.py).
+        self.save(update_fields=["auth_method", "jwks", "jwks_uri", "secret_hash",
+                                 "previous_secret_hash", "previous_secret_expires_at",
+                                 "secret_updated_at"])
+        self.audit_update(changed)
+
+    @sensitive_variables("secret")
+    def use_client_secret(self) -> str:
+        """Authenticate this client with a secret from now on: its registered keys are
+        removed and a new secret is issued. Returns the secret in plain text (the only time
+        it exists). Audited as ``client_updated`` and ``client_secret_regenerated``.
+        """
+        changed = [name for name, value in (
+            ("auth_method", self.auth_method != self.AuthMethod.CLIENT_SECRET),
+            ("jwks", self.jwks is not None), ("jwks_uri", bool(self.jwks_uri))) if value]
+        self.auth_method = self.AuthMethod.CLIENT_SECRET
+        self.jwks, self.jwks_uri = None, ""
+        self.previous_secret_hash, self.previous_secret_expires_at = "", None
+        secret = credentials.generate_client_secret()
+        self.secret_hash = credentials.hash_secret(secret)
+        self.secret_updated_at = clock.now_datetime()
+        self.save(update_fields=["auth_method", "jwks", "jwks_uri", "secret_hash",
+                                 "previous_secret_hash", "previous_secret_expires_at",
+                                 "secret_updated_at"])
+        self.audit_update(changed)
+        audit.emit(audit.client_secret_regenerated, "client_secret_regenerated",
+                   client_id=self.client_id, grace_seconds=0)
         return secret
 
     @sensitive_variables("secret")
@@ -221,8 +395,12 @@ class Client(models.Model):
         """Give the client a new secret and return it in plain text (the only time it exists).
 
         The old secret stays valid for ``grace_seconds`` (default
-        ``SECRET_ROTATION_GRACE_SECONDS``), so deployments can roll to the new one.
+        ``SECRET_ROTATION_GRACE_SECONDS``), so deployments can roll to the new one. Raises
+        ``ValueError`` for a ``private_key_jwt`` client, which has no secret to regenerate.
         """
+        if self.uses_private_key_jwt:
+            raise ValueError("This client authenticates with private_key_jwt and has no "
+                             "secret; use_client_secret() switches it to one.")
         if grace_seconds is None:
             grace_seconds = oauth_cc_settings.SECRET_ROTATION_GRACE_SECONDS
         secret = credentials.generate_client_secret()
