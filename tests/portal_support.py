@@ -12,15 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.test import Client as HttpClient
 
+from oauth_cc.client.private_key import ASSERTION_TYPE, AssertionSigner, public_jwk_set
 from oauth_cc.models import Client, Project, Scope
+from tests.helpers import post_form
 
 PORTAL = "/portal/"
+TOKEN_URL = "https://issuer.test/oauth/token"  # the test settings' ISSUER, and our path
 
 
 @dataclass
@@ -99,10 +103,32 @@ def shown_client_id(response: HttpResponse) -> str:
     return match.group(1)
 
 
+def jwk_set(kid: str = "k1") -> dict[str, Any]:
+    """A public JWK Set of a new P-256 key (its private half is thrown away)."""
+    return new_key(kid)[1]
+
+
+def new_key(kid: str = "k1") -> tuple[ec.EllipticCurvePrivateKey, dict[str, Any]]:
+    """A new P-256 private key, and the public JWK Set that registers it as ``kid``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key, public_jwk_set(key, kid)
+
+
+def key_token_request(http: HttpClient, client_id: str, key: Any,
+                      kid: str | None = "k1") -> HttpResponse:
+    """POST /oauth/token as a private_key_jwt client: an assertion signed with ``key`` (what
+    ``TokenClient(..., private_key=key)`` sends), for the test settings' issuer."""
+    assertion = AssertionSigner.load(key, kid).assertion(client_id, TOKEN_URL)
+    return post_form(http, "/oauth/token", {
+        "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion})
+
+
 def snapshot() -> list[tuple[Any, ...]]:
     """Every client and project as it is stored: what an attack must not change."""
     clients = [(c.client_id, c.name, c.project_id, c.secret_hash, c.previous_secret_hash,
-                c.is_active, tuple(sorted(s.name for s in c.scopes.all())))
+                c.is_active, tuple(sorted(s.name for s in c.scopes.all())), c.auth_method,
+                json.dumps(c.jwks, sort_keys=True), c.jwks_uri)
                for c in Client.objects.prefetch_related("scopes").order_by("pk")]
     projects = [(p.pk, p.name, p.is_active) for p in Project.objects.order_by("pk")]
     return [*clients, *projects]

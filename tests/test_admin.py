@@ -1,5 +1,6 @@
 """The admin (CONTRACT.md §6): a client secret is shown once, in the response that made it, and
-nowhere else; disabling takes effect at once; signing keys never show their private part."""
+nowhere else; disabling takes effect at once; signing keys never show their private part. A
+client may be secretless instead (§11): its public keys are pasted or linked, never a secret."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pprint import pformat
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
@@ -25,6 +28,7 @@ from oauth_cc.keys import CIPHERTEXT_PREFIX
 from oauth_cc.models import Client, Project, Scope, SigningKey, SigningKeyState
 from oauth_cc.testing import bearer, mint_token
 from tests.helpers import token_request
+from tests.portal_support import key_token_request, new_key
 
 CLIENTS = "/admin/oauth_cc/client/"
 PROJECTS = "/admin/oauth_cc/project/"
@@ -443,3 +447,166 @@ def test_introspection_is_labelled_a_permission_of_the_client(
     assert re.search(r"introspection \(a permission of the client: it may introspect other "
                      r"clients(&#x27;|')s? tokens; never granted in a token\)", page)
     assert re.search(r">\s*address</label>", page)  # a token scope keeps its plain name
+
+
+# Secretless clients: private_key_jwt (CONTRACT.md §11).
+
+def change_client(http: HttpClient, client: Client, **fields: Any) -> HttpResponse:
+    """POST the client's change form as it stands, with ``fields`` changed."""
+    data = {"name": client.name, "project": client.project_id,
+            "scopes": list(client.scopes.values_list("pk", flat=True)),
+            "is_active": "on" if client.is_active else "", "auth_method": client.auth_method,
+            "jwks": json.dumps(client.jwks) if client.jwks else "",
+            "jwks_uri": client.jwks_uri, **fields}
+    return http.post(f"{CLIENTS}{client.pk}/change/", data)
+
+
+def field_errors(response: HttpResponse, field: str) -> str:
+    """The errors Django's admin shows on ``field`` of the form."""
+    errors = response.context["adminform"].form.errors
+    return " ".join(errors.get(field, []))
+
+
+def test_adding_a_secretless_client_shows_no_secret(admin_http: HttpClient, http: HttpClient,
+                                                    scopes: dict[str, Scope]) -> None:
+    key, document = new_key("k1")
+
+    response = add_client(admin_http, scopes, auth_method="private_key_jwt",
+                          jwks=json.dumps(document))
+
+    assert response.status_code == 302  # the admin's usual redirect: no secret to show
+    client = Client.objects.get(name="Acme app")
+    assert (client.auth_method, client.secret_hash, client.jwks) == (
+        "private_key_jwt", "", document)
+    page = admin_http.get(response["Location"], follow=True).content.decode()
+    assert "oauth-cc-client-secret" not in page
+    assert key_token_request(http, client.client_id, key).status_code == 200
+    change = admin_http.get(f"{CLIENTS}{client.pk}/change/").content.decode()
+    assert re.search(r'<div class="readonly">k1</div>', change)  # the registered key ids
+    assert 'id="regenerate-secret-form"' not in change  # it has no secret to regenerate
+    assert "no secret: the client authenticates with its private key" in change
+    assert "private_key_jwt" in admin_http.get(CLIENTS).content.decode()  # a column
+
+
+@pytest.mark.parametrize(("fields", "field", "error"), [
+    ({"jwks": "{not json"}, "jwks", "not valid JSON"),
+    ({"jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'}, "jwks", "This is a private key"),
+    ({"jwks": json.dumps({"keys": [{"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}]})},
+     "jwks", "only P-256"),
+    ({}, "jwks", "Paste the client's public JWK Set"),
+    ({"jwks_uri": "http://keys.example.test/jwks"}, "jwks_uri", "must use https"),
+])
+def test_an_invalid_key_set_is_a_form_error(admin_http: HttpClient, scopes: dict[str, Scope],
+                                            fields: dict[str, str], field: str,
+                                            error: str) -> None:
+    response = add_client(admin_http, scopes, auth_method="private_key_jwt", **fields)
+    assert response.status_code == 200
+    assert error in field_errors(response, field)
+    assert not Client.objects.exists()
+
+
+def test_a_pasted_private_key_is_refused_and_not_shown_again(
+        admin_http: HttpClient, oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    before = Client.objects.values().get(pk=client.pk)
+
+    response = change_client(admin_http, client, auth_method="private_key_jwt", jwks=pem)
+
+    assert response.status_code == 200
+    assert "This is a private key" in field_errors(response, "jwks")
+    assert pem.splitlines()[1] not in response.content.decode()
+    assert response.wsgi_request.sensitive_post_parameters == "__ALL__"  # error reports
+    assert Client.objects.values().get(pk=client.pk) == before
+
+
+def test_switch_a_client_to_private_key_jwt_and_back(
+        admin_http: HttpClient, http: HttpClient, oauth_client: tuple[Client, str]) -> None:
+    client, old_secret = oauth_client
+    key, document = new_key("k1")
+
+    response = change_client(admin_http, client, auth_method="private_key_jwt",
+                             jwks=json.dumps(document))
+
+    assert response.status_code == 302
+    client.refresh_from_db()
+    assert (client.auth_method, client.secret_hash) == ("private_key_jwt", "")
+    assert token_request(http, client.client_id, old_secret).status_code == 401
+    assert key_token_request(http, client.client_id, key).status_code == 200
+    entry = LogEntry.objects.filter(object_id=str(client.pk)).latest("pk")
+    assert "Client authentication" in entry.get_change_message()
+
+    back = change_client(admin_http, client, auth_method="client_secret")
+
+    assert back.status_code == 200
+    assert_never_cached(back)
+    assert "its registered keys no longer work" in back.content.decode()
+    secret = shown_secret(back)
+    client.refresh_from_db()
+    assert (client.auth_method, client.jwks) == ("client_secret", None)
+    assert check_secret(secret, client.secret_hash)[0]
+    assert token_request(http, client.client_id, secret).status_code == 200
+    assert key_token_request(http, client.client_id, key).status_code == 401
+    assert_secret_kept_nowhere(admin_http, back, secret)
+    assert secret not in admin_http.get(f"{CLIENTS}{client.pk}/change/").content.decode()
+
+
+def test_keys_are_replaced_and_other_changes_keep_them(
+        admin_http: HttpClient, http: HttpClient, scopes: dict[str, Scope]) -> None:
+    old, old_document = new_key("old")
+    client = Client.objects.create_secretless_client("Keyed", scopes=["address"],
+                                                     jwks=old_document)
+
+    renamed = change_client(admin_http, client, name="Keyed server")  # the set as shown
+    assert renamed.status_code == 302
+    assert key_token_request(http, client.client_id, old, "old").status_code == 200
+
+    new, new_document = new_key("new")
+    assert change_client(admin_http, client, jwks=json.dumps(new_document)).status_code == 302
+    assert key_token_request(http, client.client_id, new, "new").status_code == 200
+    assert key_token_request(http, client.client_id, old, "old").status_code == 401
+
+    uri = "https://keys.example.test/jwks.json"
+    assert change_client(admin_http, client, jwks="", jwks_uri=uri).status_code == 302
+    client.refresh_from_db()
+    assert (client.jwks, client.jwks_uri) == (None, uri)
+    page = admin_http.get(f"{CLIENTS}{client.pk}/change/").content.decode()
+    assert f"Fetched from the JWK Set URL when needed: {uri}" in page
+
+
+def test_an_invalid_change_never_changes_the_client(admin_http: HttpClient,
+                                                    oauth_client: tuple[Client, str]) -> None:
+    client, _ = oauth_client
+    before = Client.objects.values().get(pk=client.pk)
+    response = change_client(admin_http, client, auth_method="private_key_jwt",
+                             jwks='{"keys": "nope"}')
+    assert response.status_code == 200
+    assert 'A JWK Set is a JSON object with a "keys" list.' in field_errors(response, "jwks")
+    assert Client.objects.values().get(pk=client.pk) == before
+
+
+def test_regenerate_gives_a_secretless_client_a_secret(admin_http: HttpClient,
+                                                       http: HttpClient,
+                                                       scopes: dict[str, Scope]) -> None:
+    key, document = new_key()
+    client = Client.objects.create_secretless_client("Keyed", scopes=["address"], jwks=document)
+
+    response = regenerate(admin_http, client)
+
+    assert response.status_code == 200
+    secret = shown_secret(response)
+    assert "its registered keys no longer work" in response.content.decode()
+    assert token_request(http, client.client_id, secret).status_code == 200
+    assert key_token_request(http, client.client_id, key).status_code == 401
+
+
+def test_the_secretless_client_pages_show_no_template_syntax(
+        admin_http: HttpClient, scopes: dict[str, Scope]) -> None:
+    client = Client.objects.create_secretless_client("Keyed", scopes=["address"],
+                                                     jwks=new_key()[1])
+    for page in (f"{CLIENTS}{client.pk}/change/", CLIENTS, f"{CLIENTS}add/"):
+        response = admin_http.get(page)
+        assert response.status_code == 200
+        assert TEMPLATE_SYNTAX.search(visible_text(response)) is None, page

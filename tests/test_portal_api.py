@@ -29,7 +29,7 @@ __all__ = ["alice_http", "world"]  # fixtures
 
 ISSUER = "https://issuer.test"
 CLIENT_FIELDS = {"client_id", "name", "scopes", "is_active", "created_at", "secret_updated_at",
-                 "last_used_at"}
+                 "last_used_at", "auth_method", "key_ids", "jwks_uri"}
 
 
 def send(http: HttpClient, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -63,6 +63,8 @@ def test_clients_never_show_a_secret_or_hash(alice_http: HttpClient, world: Worl
     assert set(client) == CLIENT_FIELDS
     assert client["client_id"] == world.acme_client.client_id
     assert client["scopes"] == ["address"] and client["last_used_at"] is None
+    assert (client["auth_method"], client["key_ids"], client["jwks_uri"]) == (
+        "client_secret", None, "")
     assert HASH_PREFIX not in response.content.decode()
 
 
@@ -89,7 +91,7 @@ def test_create_answers_201_with_the_secret_once(alice_http: HttpClient, http: H
     assert later.json()["last_used_at"] is not None
     for page in (later, alice_http.get(api_clients_url(world.acme))):
         assert body["client_secret"] not in page.content.decode()
-        assert "client_secret" not in page.content.decode()
+        assert '"client_secret":' not in page.content.decode()  # the value of auth_method
 
 
 @pytest.mark.parametrize(("body", "errors"), [

@@ -2,7 +2,8 @@
 someone else's project by pk, someone else's client by id, a client of one of your projects
 under another of your projects, anonymous access, the wrong method, a missing CSRF token and a
 project that is not enabled. Each answer is a 404, 405, 403 or a redirect to the login page,
-as the contract says, and none changes anything."""
+as the contract says, and none changes anything. Each request would also make the client
+``private_key_jwt`` with the sender's keys, where it can (CONTRACT.md §11)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.urls import URLPattern, reverse
 
 from oauth_cc.models import Project, Scope
 from oauth_cc.portal import urls as portal_urls
-from tests.portal_support import World, logged_in, snapshot, world
+from tests.portal_support import World, jwk_set, logged_in, snapshot, world
 
 __all__ = ["world"]  # fixtures
 
@@ -49,15 +50,18 @@ class Call:
         return reverse(f"oauth_cc_portal:{self.name}", kwargs=kwargs)
 
     def send(self, http: HttpClient, url: str, method: str | None = None) -> Any:
-        """The request, with a body that would change the client if it were let through."""
+        """The request, with a body that would change the client if it were let through:
+        even switch it to private_key_jwt with the sender's keys."""
         method = method or self.method
         if self.json:
-            body = {"name": "Hijacked", "scopes": ["address", "phone"], "is_active": False}
+            body = {"name": "Hijacked", "scopes": ["address", "phone"], "is_active": False,
+                    "auth_method": "private_key_jwt", "jwks": jwk_set()}
             return http.generic(method, url, json.dumps(body) if method in UNSAFE else "",
                                 content_type="application/json")
         if method == "POST":
             scopes = Scope.objects.filter(name__in=["address", "phone"])
-            return http.post(url, {"name": "Hijacked", "scopes": [s.pk for s in scopes]})
+            return http.post(url, {"name": "Hijacked", "scopes": [s.pk for s in scopes],
+                                   "jwks": json.dumps(jwk_set())})
         return http.generic(method, url)
 
 
@@ -67,6 +71,8 @@ CALLS = [
     Call("create", "POST"),
     *(Call(name, "POST", takes_client=True) for name in ("regenerate", "disable", "enable",
                                                            "delete")),
+    Call("authentication", "GET", takes_client=True),
+    Call("authentication", "POST", takes_client=True),
     Call("api-projects", "GET", takes_project=False),
     Call("api-clients", "GET"),
     Call("api-clients", "POST"),
@@ -169,6 +175,15 @@ def test_a_client_that_does_not_exist(world: World, call: Call) -> None:
 @pytest.mark.parametrize("method", ["GET", "HEAD", "PUT"])
 def test_the_wrong_method_on_a_post_endpoint(world: World, name: str, method: str) -> None:
     call = next(call for call in CALLS if call.name == name)
+    before = snapshot()
+    response = call.send(logged_in(world.alice), own_url(call, world), method)
+    assert response.status_code == 405
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_the_wrong_method_on_the_authentication_page(world: World, method: str) -> None:
+    call = Call("authentication", "GET", takes_client=True)
     before = snapshot()
     response = call.send(logged_in(world.alice), own_url(call, world), method)
     assert response.status_code == 405

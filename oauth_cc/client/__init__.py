@@ -8,6 +8,13 @@
                          scope="address")
     headers = {"Authorization": f"Bearer {tokens.get_token()}"}
 
+A secretless client (``private_key_jwt``, RFC 7523) gives its private key instead of a secret
+and signs a new assertion for each token request::
+
+    tokens = TokenClient(TOKEN_URL, CLIENT_ID, private_key=PEM, key_id="key-1")
+
+(``oauth_cc.client.private_key.public_jwk_set`` makes the JWK Set to register for it.)
+
 Adapters add the header and retry once with a new token when an API rejects the token:
 ``oauth_cc.client.requests.TokenAuth`` (extra ``[requests]``) and
 ``oauth_cc.client.httpx.TokenAuth`` (extra ``[httpx]``). Import them from those modules; this

@@ -1,4 +1,5 @@
-"""Keeping the client secret out of sight: out of reprs, messages, and tracebacks' frames.
+"""Keeping the client secret and private key out of sight: out of reprs, messages, and
+tracebacks' frames.
 
 Error reports (Django's, Sentry's) show every frame's local variables, so the secret is held
 in a wrapper that shows as ``[redacted]``, texts from elsewhere are redacted, and the frames of
@@ -9,18 +10,21 @@ from __future__ import annotations
 
 import base64
 import traceback
+from typing import Generic, TypeVar
 from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
 
+_T = TypeVar("_T")
 
-class Secret:
-    """The client secret, shown as ``[redacted]``: what lists the variables that hold it (the
-    frames of an error report, a debugger) does not show it."""
+
+class Secret(Generic[_T]):
+    """A client secret (or a private key as it was given), shown as ``[redacted]``: what lists
+    the variables that hold it (the frames of an error report, a debugger) does not show it."""
 
     __slots__ = ("value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: _T) -> None:
         self.value = value
 
     def __repr__(self) -> str:

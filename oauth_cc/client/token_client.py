@@ -1,6 +1,8 @@
 """``TokenClient``: get, cache and refresh an access token by the client credentials grant.
 
-Standard library only, and no Django: API consumers install the package for this alone.
+Standard library only, and no Django: API consumers install the package for this alone. (A
+client that authenticates with a private key also uses PyJWT and cryptography, imported from
+``oauth_cc.client.private_key`` only then.)
 """
 
 from __future__ import annotations
@@ -16,16 +18,21 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from oauth_cc import __version__
 from oauth_cc.client.secret import Secret, basic_credentials, clear_frames, redact
 from oauth_cc.client.transport import build_opener, url_problem
 
+if TYPE_CHECKING:
+    from oauth_cc.client.private_key import AssertionSigner
+
 logger = logging.getLogger("oauth_cc.client")
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+#: RFC 7523 §2.2: a JWT signed with the client's private key instead of a secret.
+PRIVATE_KEY_JWT = "private_key_jwt"
 MAX_RESPONSE_BYTES = 65_536
 #: The longest a token is believed to live, in seconds, whatever ``expires_in`` the server sends:
 #: believing 1e308, the client would never refresh.
@@ -47,7 +54,7 @@ class TokenError(Exception):
     ...), or one of the client's own: ``network_error`` (no connection, a timeout) and
     ``invalid_response`` (an answer that is not a token response or a JSON error).
     ``error_description`` says more; ``status`` is the HTTP status, None when there was none.
-    Neither ever holds the client secret.
+    Neither ever holds the client secret or the private key.
     """
 
     def __init__(self, error: str, error_description: str | None = None,
@@ -93,41 +100,75 @@ class TokenClient:
     ``MAX_TOKEN_LIFETIME`` (one day) at most, whatever ``expires_in`` the server answers.
 
     ``token_url`` must be https, or http to a loopback host (127.0.0.0/8, ::1, localhost), in
-    ASCII (an IDNA host in its xn-- form). ``auth_method`` is ``client_secret_basic`` (HTTP
-    Basic, id and secret form-urlencoded first as RFC 6749 §2.3.1 says) or
-    ``client_secret_post`` (both in the body). ``scope`` (a space-separated string or an
+    ASCII (an IDNA host in its xn-- form). The client authenticates with exactly one of
+    ``client_secret`` and ``private_key``. With a secret, ``auth_method`` is
+    ``client_secret_basic`` (HTTP Basic, id and secret form-urlencoded first as RFC 6749
+    §2.3.1 says) or ``client_secret_post`` (both in the body).
+
+    With ``private_key`` (PEM text or bytes, unencrypted, or a ``cryptography`` private key
+    object: RSA of 2048 bits or more, EC P-256 or Ed25519) the client is ``private_key_jwt``
+    (RFC 7523 §2.2; ``auth_method`` may be left as it is or say ``private_key_jwt``): each
+    token request carries a new assertion signed with the key (RS256, ES256 or EdDSA, from the
+    key's type), with ``iss`` = ``sub`` = ``client_id``, ``aud`` = ``token_url``, a lifetime
+    of 60 seconds and a random ``jti``, in the body as ``client_assertion`` with its
+    ``client_assertion_type`` and the ``client_id``; ``key_id`` is sent as its ``kid`` header.
+    The server must hold the key's public half (see ``private_key.public_jwk_set``).
+
+    ``scope`` (a space-separated string or an
     iterable of names) and ``expires_in`` are sent when given. ``timeout`` bounds the whole
     exchange with the token endpoint, in seconds: connecting, sending, and reading the status
     line, headers and body (name resolution aside, which the standard library cannot bound).
     ``clock`` measures the token's lifetime in seconds: monotonic by default, so that the wall
     clock stepping back cannot keep an expired token in use (tests pass a frozen one).
 
-    Bad arguments raise ``ValueError``; no exception from the client shows the secret, in its
-    text or in the variables of its traceback's frames.
+    Bad arguments raise ``ValueError``; no exception from the client shows the secret or the
+    private key, in its text or in the variables of its traceback's frames.
     """
 
     #: Seconds to wait after a failed refresh before trying again, while the token is valid.
     refresh_retry_interval = 5.0
 
-    def __init__(self, token_url: str, client_id: str, client_secret: str,
+    def __init__(self, token_url: str, client_id: str, client_secret: str | None = None,
                  scope: str | Iterable[str] | None = None, expires_in: int | None = None,
                  refresh_margin: float = 60, auth_method: str = "client_secret_basic",
-                 timeout: float = 10, *, clock: Callable[[], float] = time.monotonic) -> None:
+                 timeout: float = 10, *, private_key: object = None, key_id: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         # Out of this frame's variables before anything can raise: error reports show the
         # variables of every frame a traceback passes through, this one included.
         secret = Secret(client_secret)
-        del client_secret
-        if not _sendable(client_id) or not _sendable(secret.value):
+        held_key = Secret(private_key)
+        del client_secret, private_key
+        if (secret.value is None) == (held_key.value is None):
+            raise ValueError("Give exactly one of client_secret and private_key.")
+        if secret.value is not None and (not _sendable(client_id)
+                                         or not _sendable(secret.value)):
             raise ValueError("client_id and client_secret are required, as printable text.")
+        if not _sendable(client_id):
+            raise ValueError("client_id is required, as printable text.")
         problem = url_problem(token_url)
         if problem is not None:
             # Redacted before repr(), whose escapes could hide the secret from redaction.
-            shown = redact(token_url, client_id, secret.value) if isinstance(
+            shown = _redacted(token_url, client_id, secret.value) if isinstance(
                 token_url, str) else token_url
-            raise ValueError(redact(f"token_url {shown!r} {problem}.", client_id, secret.value))
-        if auth_method not in AUTH_METHODS:
+            raise ValueError(_redacted(f"token_url {shown!r} {problem}.", client_id,
+                                       secret.value))
+        signer: AssertionSigner | None = None
+        if held_key.value is not None:
+            if auth_method not in (AUTH_METHODS[0], PRIVATE_KEY_JWT):  # the default, or said
+                raise ValueError(f"auth_method must be {PRIVATE_KEY_JWT} with a private_key, "
+                                 f"not {auth_method!r}.")
+            auth_method = PRIVATE_KEY_JWT
+            from oauth_cc.client.private_key import AssertionSigner
+
+            signer = AssertionSigner.load(held_key.value, key_id)
+        elif auth_method == PRIVATE_KEY_JWT:
+            raise ValueError(f"auth_method {PRIVATE_KEY_JWT} needs a private_key, not a "
+                             "client_secret.")
+        elif auth_method not in AUTH_METHODS:
             raise ValueError(f"auth_method must be one of {', '.join(AUTH_METHODS)}, "
                              f"not {auth_method!r}.")
+        elif key_id is not None:
+            raise ValueError("key_id goes with a private_key, not a client_secret.")
         if expires_in is not None and (type(expires_in) is not int or expires_in < 1):
             raise ValueError("expires_in must be a positive whole number of seconds.")
         if not _seconds(refresh_margin):
@@ -136,7 +177,8 @@ class TokenClient:
             raise ValueError("timeout must be a number of seconds above 0, at most 86400.")
         self.token_url = token_url
         self.client_id = client_id
-        self._client_secret = secret
+        self._client_secret: Secret[str | None] = secret
+        self._signer = signer
         self.scope = scope if scope is None or isinstance(scope, str) else " ".join(scope)
         self.expires_in = expires_in
         self.refresh_margin = refresh_margin
@@ -253,11 +295,21 @@ class TokenClient:
         headers = {"Content-Type": "application/x-www-form-urlencoded",
                    "Accept": "application/json",
                    "User-Agent": f"django-oauth-cc-client/{__version__}"}
-        secret = self._client_secret.value
-        if self.auth_method == "client_secret_basic":
-            headers["Authorization"] = "Basic " + basic_credentials(self.client_id, secret)
+        # What authenticates this request: texts from the server are redacted of it.
+        credential = self._client_secret.value
+        if self._signer is not None:
+            from oauth_cc.client.private_key import ASSERTION_TYPE
+
+            # A new assertion each time: the server accepts each jti once (RFC 7523 §3).
+            credential = self._signer.assertion(self.client_id, self.token_url)
+            params.update(client_id=self.client_id, client_assertion_type=ASSERTION_TYPE,
+                          client_assertion=credential)
+        elif self.auth_method == "client_secret_basic":
+            assert credential is not None
+            headers["Authorization"] = "Basic " + basic_credentials(self.client_id, credential)
         else:
-            params.update(client_id=self.client_id, client_secret=secret)
+            assert credential is not None
+            params.update(client_id=self.client_id, client_secret=credential)
         if self.scope:
             params["scope"] = self.scope
         if self.expires_in is not None:
@@ -271,9 +323,9 @@ class TokenClient:
             if not isinstance(error, str) or not _ERROR_CODE.fullmatch(error):
                 raise TokenError("invalid_response", "The token endpoint answered HTTP "
                                  f"{status} without an OAuth error.", status)
-            error = self._redact(error)
+            error = _redacted(error, self.client_id, credential)
             description = document.get("error_description")
-            raise TokenError(error, self._description(description)
+            raise TokenError(error, self._description(description, credential)
                              if isinstance(description, str) else None, status)
         return self._token_from(document, now)
 
@@ -345,13 +397,15 @@ class TokenClient:
                      self.client_id, lifetime)
         return _Token(value, expires_at, expires_at - margin)
 
-    def _redact(self, text: str) -> str:
-        return redact(text, self.client_id, self._client_secret.value)
-
-    def _description(self, text: str) -> str:
+    def _description(self, text: str, credential: str | None) -> str:
         # Redacted before it is cut, so that no cut leaves part of the secret behind.
-        text = _LINE_BREAKING.sub(" ", self._redact(text))
+        text = _LINE_BREAKING.sub(" ", _redacted(text, self.client_id, credential))
         return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION] + "…"
+
+
+def _redacted(text: str, client_id: str, credential: str | None) -> str:
+    """``text`` without ``credential`` (the secret, or the assertion sent) in any form."""
+    return text if credential is None else redact(text, client_id, credential)
 
 
 def _sendable(text: object) -> bool:

@@ -1,6 +1,7 @@
 """The portal's operations as JSON, for single-page portals (DRF, session authentication and
 CSRF). The same ``operations`` as the pages; the secret is in the body of the create (201)
-and regenerate (200) responses only, never cached.
+and regenerate (200) responses only, never cached. A ``private_key_jwt`` client (created so,
+or switched by a PATCH with its keys) has no secret: its create response has none either.
 
 An anonymous request is 403 (DRF's answer with session authentication, which has no
 ``WWW-Authenticate`` challenge to make it a 401); an unsafe method without the CSRF token is
@@ -50,6 +51,7 @@ def api_error(refusal: operations.PortalRefusal) -> APIException:
     if isinstance(refusal, operations.ProjectNotEnabled):
         return ProjectNotEnabledError(refusal.message)
     key = ("scopes" if isinstance(refusal, operations.ScopesNotAllowed)
+           else refusal.field if isinstance(refusal, operations.KeysRefused)
            else api_settings.NON_FIELD_ERRORS_KEY)
     return ValidationError({key: [refusal.message]}, code=refusal.code)
 
@@ -81,7 +83,10 @@ class PortalAPIView(APIView):
             kwargs={"project_pk": client.project_id, "client_id": client.client_id}))
 
     @sensitive_variables("secret")
-    def with_secret(self, client: Client, secret: ShownOnce) -> dict[str, Any]:
+    def with_secret(self, client: Client, secret: ShownOnce | None) -> dict[str, Any]:
+        """The client, and its secret when it has just been given one (None: it has none)."""
+        if secret is None:
+            return dict(ClientSerializer(client).data)
         return {**ClientSerializer(client).data, "client_secret": secret}
 
 
@@ -107,7 +112,8 @@ class ClientListAPI(PortalAPIView):
             serializer.is_valid(raise_exception=True)
             client, secret = operations.create_client(
                 project, name=serializer.validated_data["name"],
-                scopes=serializer.validated_data["scopes"], actor=request.user)
+                scopes=serializer.validated_data["scopes"], actor=request.user,
+                keys=serializer.registered_keys())
         except operations.PortalRefusal as e:
             raise api_error(e) from e
         return Response(self.with_secret(client, secret), status=status.HTTP_201_CREATED,
@@ -121,11 +127,15 @@ class ClientDetailAPI(PortalAPIView):
     def patch(self, request: Request, project_pk: int, client_id: str) -> Response:
         client = self.client()
         serializer = ClientWriteSerializer(data=request.data, create=False, partial=True,
-                                           context={"project": client.project})
+                                           context={"project": client.project,
+                                                    "client": client})
         try:
             operations.require_enabled(client.project)
             serializer.is_valid(raise_exception=True)
-            operations.update_client(client, actor=request.user, **serializer.validated_data)
+            data = serializer.validated_data
+            operations.update_client(
+                client, actor=request.user, name=data.get("name"), scopes=data.get("scopes"),
+                is_active=data.get("is_active"), keys=serializer.registered_keys())
         except operations.PortalRefusal as e:
             raise api_error(e) from e
         return Response(ClientSerializer(client).data)

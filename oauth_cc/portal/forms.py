@@ -1,4 +1,5 @@
-"""The portal's create form: a name and the scopes staff allow the project."""
+"""The portal's forms: creating a client (a name, the scopes staff allow the project, and how it
+authenticates), and registering a ``private_key_jwt`` client's public keys."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from oauth_cc.models import Client, Project, Scope
-from oauth_cc.portal.operations import allowed_scopes
+from oauth_cc.portal.keysets import PRIVATE_KEY_JWT, AuthenticationForm, KeysForm
+from oauth_cc.portal.operations import Keys, allowed_scopes
 
 if TYPE_CHECKING:  # the form field is generic in django-stubs only
     ScopeFieldBase = forms.ModelMultipleChoiceField[Scope]
@@ -27,7 +29,15 @@ class ScopeField(ScopeFieldBase):
         return str(obj.name)
 
 
-class CreateClientForm(forms.Form):
+def keys_of(form: KeysForm) -> Keys:
+    """The keys a valid ``KeysForm`` registers."""
+    return Keys(jwks=form.cleaned_data["jwks"], jwks_uri=form.cleaned_data["jwks_uri"])
+
+
+class CreateClientForm(AuthenticationForm):
+    """A name, scopes, and a secret (the default) or the public keys of a private_key_jwt
+    client."""
+
     name = forms.CharField(
         label=_("Name"), max_length=NAME_MAX_LENGTH,
         help_text=_("To tell your clients apart, e.g. “Production server”."),
@@ -40,3 +50,11 @@ class CreateClientForm(forms.Form):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(ScopeField, self.fields["scopes"]).queryset = allowed_scopes(project)
+
+    def keys(self) -> Keys | None:
+        """The keys to register, for a private_key_jwt client; None for a secret."""
+        return keys_of(self) if self.cleaned_data["auth_method"] == PRIVATE_KEY_JWT else None
+
+
+class ClientKeysForm(KeysForm):
+    """The public keys that make a client ``private_key_jwt`` (or replace its keys)."""

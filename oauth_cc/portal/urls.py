@@ -15,6 +15,7 @@ urlpatterns = [
     path("projects/<int:project_pk>/credentials/", views.credentials, name="credentials"),
     path("projects/<int:project_pk>/credentials/create/", views.create, name="create"),
     path(CLIENT + "regenerate/", views.regenerate, name="regenerate"),
+    path(CLIENT + "authentication/", views.authentication, name="authentication"),
     path(CLIENT + "disable/", views.disable, name="disable"),
     path(CLIENT + "enable/", views.enable, name="enable"),
     path(CLIENT + "delete/", views.delete, name="delete"),

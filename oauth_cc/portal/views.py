@@ -4,6 +4,11 @@ Server-rendered and usable without JavaScript. Operations are POST only (405 oth
 CSRF. Create and regenerate answer with the page that shows the secret once (never cached);
 the others redirect back to the Credentials page. Nothing here keeps a secret: not a redirect,
 a message, the session or a log.
+
+A client may authenticate with ``private_key_jwt`` instead (CONTRACT.md §11): created so, or
+switched on its Client authentication page by pasting its public JWK Set or giving the URL
+of one. It has no secret, so no page shows one; regenerating gives it a secret again (shown
+once), and its keys stop working.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from oauth_cc import clock
 from oauth_cc.models import Client, Project
 from oauth_cc.portal import operations
 from oauth_cc.portal.access import get_client, get_project, managed_projects
-from oauth_cc.portal.forms import CreateClientForm
+from oauth_cc.portal.forms import ClientKeysForm, CreateClientForm, keys_of
+from oauth_cc.portal.keysets import PRIVATE_KEY_JWT, key_ids
 from oauth_cc.settings import oauth_cc_settings
 from oauth_cc.shown_once import ShownOnce
 
@@ -45,6 +51,13 @@ def operation(view: View) -> View:
     signed-in user, never cached, its form fields kept out of error reports."""
     return require_POST(csrf_protect(never_cache(login_required(
         sensitive_post_parameters()(view)))))
+
+
+def form_page(view: View) -> View:
+    """A page with a form: GET (or HEAD) shows it, POST (with CSRF) submits it; for a
+    signed-in user, never cached, its form fields kept out of error reports."""
+    return require_http_methods(["GET", "HEAD", "POST"])(csrf_protect(never_cache(
+        login_required(sensitive_post_parameters()(view)))))
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any],
@@ -88,7 +101,9 @@ def credentials_page(request: HttpRequest, project: Project,
                      status: int = 200) -> TemplateResponse:
     """The Credentials page: the project's clients (never a secret or hash) and the create
     form, or the "not enabled" notice."""
-    clients = project.clients.prefetch_related("scopes").order_by("created_at", "pk")
+    clients = list(project.clients.prefetch_related("scopes").order_by("created_at", "pk"))
+    for client in clients:
+        client.portal_key_ids = key_ids(client)  # type: ignore[attr-defined]
     limit = oauth_cc_settings.PORTAL_MAX_CLIENTS
     return _render(request, "credentials.html", {
         "project": project,
@@ -109,9 +124,10 @@ def credentials(request: HttpRequest, project_pk: int) -> HttpResponse:
 
 @sensitive_variables("secret")
 def secret_page(request: HttpRequest, client: Client, secret: ShownOnce, *,
-                regenerated: bool) -> TemplateResponse:
+                regenerated: bool, switched: bool = False) -> TemplateResponse:
     """The one page that shows ``client``'s secret: the response to the POST that made it.
-    ``never_cache`` on every portal view sends ``Cache-Control: no-store``."""
+    ``never_cache`` on every portal view sends ``Cache-Control: no-store``. ``switched``: the
+    client authenticated with its keys until now."""
     expires = client.previous_secret_expires_at
     return _render(request, "secret.html", {
         "project": client.project,
@@ -119,6 +135,7 @@ def secret_page(request: HttpRequest, client: Client, secret: ShownOnce, *,
         "secret": secret,
         "scopes": [scope.name for scope in client.scopes.all()],
         "regenerated": regenerated,
+        "switched": switched,
         "previous_valid_until": (expires if regenerated and expires is not None
                                  and expires > clock.now_datetime() else None),
         "token_url": _token_url(),
@@ -136,13 +153,68 @@ def create(request: HttpRequest, project_pk: int) -> HttpResponse:
             return credentials_page(request, project, form)
         client, secret = operations.create_client(
             project, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
-            actor=request.user)
+            actor=request.user, keys=form.keys())
     except operations.ProjectNotEnabled as e:
         return credentials_page(request, project, form, error=e.message, status=409)
+    except operations.KeysRefused as e:
+        form.add_error(e.field, e.message)
+        return credentials_page(request, project, form)
     except operations.PortalRefusal as e:
         form.add_error(None, e.message)
         return credentials_page(request, project, form)
+    if secret is None:  # private_key_jwt: nothing to show once
+        messages.success(request, gettext(
+            "“%(name)s” is created, with client ID %(client_id)s. It authenticates with its "
+            "private key; it has no secret.") % {"name": client.name,
+                                                "client_id": client.client_id},
+            fail_silently=True)
+        return _back_to_credentials(request, project)
     return secret_page(request, client, secret, regenerated=False)
+
+
+def authentication_page(request: HttpRequest, client: Client,
+                        form: ClientKeysForm | None = None, *, status: int = 200
+                        ) -> TemplateResponse:
+    """A client's Client authentication page: how it authenticates, its registered keys, and
+    the forms to register (other) keys or to go back to a secret."""
+    uses_keys = client.auth_method == PRIVATE_KEY_JWT
+    return _render(request, "authentication.html", {
+        "project": client.project,
+        "client": client,
+        "uses_keys": uses_keys,
+        "key_ids": key_ids(client),
+        "form": form or ClientKeysForm(initial={"jwks": client.jwks,
+                                                "jwks_uri": client.jwks_uri}),
+        "grace_seconds": oauth_cc_settings.SECRET_ROTATION_GRACE_SECONDS,
+        "token_url": _token_url(),
+    }, status=status)
+
+
+@form_page
+def authentication(request: HttpRequest, project_pk: int, client_id: str) -> HttpResponse:
+    """GET: the page. POST: register the pasted JWK Set or the JWK Set URL, making the client
+    ``private_key_jwt`` (its secret stops working at once), then back to Credentials."""
+    project = get_project(request, project_pk)
+    client = get_client(project, client_id)
+    if request.method != "POST":
+        return authentication_page(request, client)
+    form = ClientKeysForm(request.POST)
+    try:
+        operations.require_enabled(project)
+        if not form.is_valid():
+            return authentication_page(request, client, form)
+        switched = client.auth_method != PRIVATE_KEY_JWT
+        operations.use_private_key_jwt(client, keys_of(form), actor=request.user)
+    except operations.KeysRefused as e:
+        form.add_error(e.field, e.message)
+        return authentication_page(request, client, form)
+    except operations.PortalRefusal as e:
+        return credentials_page(request, project, error=e.message, status=409)
+    done = (gettext("“%(name)s” now authenticates with its private key: its secret no longer "
+                    "works.") if switched
+            else gettext("The public keys of “%(name)s” are updated."))
+    messages.success(request, done % {"name": client.name}, fail_silently=True)
+    return _back_to_credentials(request, project)
 
 
 @operation
@@ -150,11 +222,12 @@ def create(request: HttpRequest, project_pk: int) -> HttpResponse:
 def regenerate(request: HttpRequest, project_pk: int, client_id: str) -> HttpResponse:
     project = get_project(request, project_pk)
     client = get_client(project, client_id)
+    switched = client.auth_method == PRIVATE_KEY_JWT
     try:
         secret = operations.regenerate_secret(client, actor=request.user)
     except operations.PortalRefusal as e:
         return credentials_page(request, project, error=e.message, status=409)
-    return secret_page(request, client, secret, regenerated=True)
+    return secret_page(request, client, secret, regenerated=True, switched=switched)
 
 
 def _change(request: HttpRequest, project_pk: int, client_id: str,

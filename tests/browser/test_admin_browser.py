@@ -1,8 +1,10 @@
 """A real browser creates a client in the admin, reads its secret off the page, and gets a token
-with it (CONTRACT.md §6). ``OAUTH_CC_SCREENSHOT=1`` saves docs/admin-secret-once.png."""
+with it (CONTRACT.md §6), and switches a client to private_key_jwt and back (§11).
+``OAUTH_CC_SCREENSHOT=1`` saves docs/admin-secret-once.png."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +12,11 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth.models import User
 from pytest_django.live_server_helper import LiveServer
 
+from oauth_cc.client.private_key import ASSERTION_TYPE, AssertionSigner, public_jwk_set
 from oauth_cc.credentials import check_secret
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, Scope, SigningKey
@@ -118,3 +122,52 @@ def test_every_admin_page_of_the_app_reads_clean(
         text = page.inner_text("body")
         assert "will not be shown again" in text
         assert not [s for s in TEMPLATE_SYNTAX if s in text], text[:400]
+
+
+def test_switch_a_client_to_private_key_jwt_and_back_in_the_admin(
+        transactional_db: None, scopes: dict[str, Scope], live_server: LiveServer,
+        chromium: Callable[[], Any], settings: Any) -> None:
+    """Paste a public JWK Set on the client's page: its secret stops working and its key
+    works; choose the client secret again: a new secret is shown once (CONTRACT.md §11)."""
+    base = live_server.url
+    settings.OAUTH_CC = {"ISSUER": base}  # the assertion's aud is this server's token URL
+    User.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+    client, old_secret = Client.objects.create_client("Browser app", scopes=["address"])
+    key = ec.generate_private_key(ec.SECP256R1())
+    change = f"/admin/oauth_cc/client/{client.pk}/change/"
+
+    with chromium() as page:
+        log_in_to_the_admin(page, base, change)
+        page.get_by_label("private_key_jwt", exact=False).check()
+        page.fill("#id_jwks", json.dumps(public_jwk_set(key, "browser-key")))
+        with page.expect_navigation():
+            page.click("input[name=_continue]")
+        assert "browser-key" in page.inner_text(".field-key_ids")
+        assert page.locator("#regenerate-secret-form").count() == 0
+        assert secret_token(base, client.client_id, old_secret).status_code == 401
+        assert key_token(base, client.client_id, key, "browser-key").status_code == 200
+
+        page.get_by_label("client secret", exact=False).check()
+        with page.expect_navigation() as navigation:
+            page.click("input[name=_save]")
+        assert "no-store" in navigation.value.headers["cache-control"]
+        assert "no longer work" in page.inner_text("#previous-secret")
+        new_secret = page.input_value("#oauth-cc-client-secret")
+        assert secret_token(base, client.client_id, new_secret).status_code == 200
+        assert key_token(base, client.client_id, key, "browser-key").status_code == 401
+
+    client.refresh_from_db()
+    assert check_secret(new_secret, client.secret_hash)[0]
+
+
+def secret_token(base: str, client_id: str, secret: str) -> requests.Response:
+    return requests.post(f"{base}/oauth/token", timeout=10, headers={"Connection": "close"},
+                         data={"grant_type": "client_credentials", "client_id": client_id,
+                               "client_secret": secret})
+
+
+def key_token(base: str, client_id: str, key: Any, kid: str) -> requests.Response:
+    token_url = f"{base}/oauth/token"
+    return requests.post(token_url, timeout=10, headers={"Connection": "close"}, data={
+        "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": AssertionSigner.load(key, kid).assertion(client_id, token_url)})

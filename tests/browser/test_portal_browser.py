@@ -1,12 +1,14 @@
 """A customer, in a real browser, creates a client on the portal's Credentials page, reads the
 secret off the page, gets a token with it and calls an API; the secret is gone on reload;
-regenerating makes the old secret fail (CONTRACT.md §10). And the same without JavaScript.
+regenerating makes the old secret fail (CONTRACT.md §10). And the same without JavaScript. A
+secretless client made by pasting a public JWK Set (§11).
 
 ``OAUTH_CC_SCREENSHOT=1`` saves docs/portal-credentials.png and docs/portal-secret-once.png.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -15,9 +17,11 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth.models import User
 from pytest_django.live_server_helper import LiveServer
 
+from oauth_cc.client.private_key import ASSERTION_TYPE, AssertionSigner, public_jwk_set
 from oauth_cc.credentials import check_secret
 from oauth_cc.models import Client, Project, Scope
 
@@ -163,3 +167,49 @@ def test_the_portal_works_without_javascript(
         context.close()
 
     assert not Client.objects.filter(client_id=client_id).exists()
+
+
+def test_create_a_secretless_client_and_give_it_a_secret_in_the_portal(
+        transactional_db: None, scopes: dict[str, Scope], live_server: LiveServer,
+        chromium: Callable[[], Any], settings: Any) -> None:
+    """A customer pastes a public JWK Set in the create form: no secret is shown, the key
+    gets tokens; then "Use a secret" shows a secret once and the key stops working (§11)."""
+    base = live_server.url
+    settings.OAUTH_CC = {"ISSUER": base}
+    project = customer_project(scopes)
+    key = ec.generate_private_key(ec.SECP256R1())
+    credentials = f"{base}/portal/projects/{project.pk}/credentials/"
+
+    with chromium() as page:
+        log_in(page, base)
+        page.goto(credentials)
+        page.get_by_label("Name").fill("Keyed server")
+        page.get_by_role("checkbox", name=re.compile(r"^address")).check()
+        page.get_by_role("radio", name=re.compile("private_key_jwt")).check()
+        page.get_by_label("Public JWK Set").fill(json.dumps(public_jwk_set(key, "key-1")))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Create OAuth2 Client ID and Secret").click()
+        page.wait_for_url(credentials)
+        assert page.locator("#oauth-cc-client-secret").count() == 0
+        assert "it has no secret" in page.content()
+        client_id = page.locator("tbody tr code").first.inner_text()
+        row = page.locator(f"#client-{client_id}")
+        assert "Private key" in row.inner_text() and "key-1" in row.inner_text()
+        assert key_token(base, client_id, key).status_code == 200
+
+        row.locator("summary", has_text="Use a secret").click()
+        with page.expect_navigation():
+            row.get_by_role("button", name="Issue a secret").click()
+        secret = page.input_value("#oauth-cc-client-secret")
+        assert "no longer work" in page.inner_text("#previous-secret")
+        assert token(base, client_id, secret).status_code == 200
+        assert key_token(base, client_id, key).status_code == 401
+
+    assert Client.objects.get(client_id=client_id).auth_method == "client_secret"
+
+
+def key_token(base: str, client_id: str, key: Any) -> requests.Response:
+    token_url = f"{base}/oauth/token"
+    return requests.post(token_url, timeout=10, headers={"Connection": "close"}, data={
+        "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": AssertionSigner.load(key, "key-1").assertion(client_id, token_url)})

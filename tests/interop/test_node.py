@@ -1,4 +1,5 @@
-"""Node clients: jose verifies our tokens, openid-client v6 discovers us and gets tokens.
+"""Node clients: jose verifies our tokens, openid-client v6 discovers us and gets tokens, with
+a secret and as a secretless ``private_key_jwt`` client (``PrivateKeyJwt``, CONTRACT.md §11).
 
 The packages are pinned in ``node/package.json`` and ``node/package-lock.json`` and installed
 with ``npm ci`` into ``node/node_modules`` (once, when missing or older than the lock file).
@@ -14,6 +15,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from django.test import override_settings
 
 from oauth_cc.models import Client
 from tests.interop.claims import check_access_token, check_claims, check_header
+from tests.interop.conftest import KeyedClient
 from tests.interop.support import Issuer, unavailable
 
 pytestmark = pytest.mark.interop
@@ -202,3 +205,55 @@ def test_openid_client_reports_invalid_client(node: str, issuer: Issuer,
         assert result["challenges"][0]["parameters"]["realm"]
     else:
         assert result["name"] == "ResponseBodyError"
+
+
+def openid_client_private_key_jwt(node: str, issuer: Issuer, keyed: KeyedClient, alg: str,
+                                  scope: str | None = None) -> dict[str, Any]:
+    args = [issuer.url, keyed.client.client_id, alg, keyed.kid, issuer.url + "/api/address"]
+    return run_node(node, "openid_client_private_key_jwt.mjs", *args, *([scope] if scope else []),
+                    env={"PRIVATE_KEY": keyed.pem})
+
+
+@pytest.mark.parametrize(("kind", "alg", "signed_as"), [
+    ("rsa", "RS256", "RS256"), ("rsa", "PS256", "PS256"), ("ec", "ES256", "ES256"),
+    ("ed25519", "EdDSA", "Ed25519"),  # oauth4webapi names it as RFC 9864 does
+])
+def test_openid_client_private_key_jwt_gets_a_token_that_works_on_the_api(
+    node: str, issuer: Issuer, make_keyed_client: Callable[..., KeyedClient], kind: str,
+    alg: str, signed_as: str,
+) -> None:
+    """openid-client v6 discovers ``private_key_jwt`` in the metadata, signs its assertion
+    (``aud`` = our issuer identifier, as oauth4webapi does) with the key jose imported, gets
+    a token by the client credentials grant, and the API accepts it."""
+    keyed = make_keyed_client(kind)
+    before = time.time()
+
+    result = openid_client_private_key_jwt(node, issuer, keyed, alg, scope="address")
+
+    assert result["ok"], result
+    metadata = result["metadata"]
+    assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
+    assert signed_as in metadata["token_endpoint_auth_signing_alg_values_supported"]
+    assertion = result["assertion"]
+    assert assertion["header"] == {"alg": signed_as, "kid": keyed.kid}
+    assert assertion["payload"]["iss"] == assertion["payload"]["sub"] == keyed.client.client_id
+    assert assertion["payload"]["aud"] == issuer.url
+    token = result["token"]
+    assert token["token_type"].lower() == "bearer"
+    assert token["scope"] == "address"
+    check_access_token(token["access_token"], issuer=issuer.url, audience=issuer.audience,
+                       client=keyed.client, scope="address", issued_after=before)
+    assert result["api"]["status"] == 200, result["api"]
+    assert result["api"]["body"]["client_id"] == keyed.client.client_id
+
+
+def test_openid_client_private_key_jwt_with_another_key_is_invalid_client(
+    node: str, issuer: Issuer, make_keyed_client: Callable[..., KeyedClient],
+) -> None:
+    keyed, other = make_keyed_client("ec"), make_keyed_client("ec")
+
+    result = openid_client_private_key_jwt(
+        node, issuer, KeyedClient(keyed.client, other.key, keyed.kid), "ES256")
+
+    assert not result["ok"]
+    assert (result["status"], result["error"]) == (401, "invalid_client"), result

@@ -1,8 +1,11 @@
-"""PyJWT's ``PyJWKClient`` verifies our tokens against the live JWKS (CONTRACT.md §8)."""
+"""PyJWT's ``PyJWKClient`` verifies our tokens against the live JWKS (CONTRACT.md §8), and
+client assertions that PyJWT signs (RS256, PS256, ES256, EdDSA) authenticate secretless
+``private_key_jwt`` clients at the token endpoint (§11)."""
 
 from __future__ import annotations
 
 import io
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,8 +16,10 @@ import requests
 from django.core.management import call_command
 from django.test import override_settings
 
+from oauth_cc.client.private_key import ASSERTION_TYPE
 from oauth_cc.models import Client
-from tests.interop.claims import check_claims, check_header
+from tests.interop.claims import check_access_token, check_claims, check_header
+from tests.interop.conftest import KeyedClient
 from tests.interop.support import Issuer
 
 pytestmark = pytest.mark.interop
@@ -145,3 +150,75 @@ def test_cached_jwks_verifies_tokens_after_rotation(issuer: Issuer,
     verify(jwks_client, new_token, issuer=issuer.url, audience=issuer.audience)
     verify(jwks_client, old_token, issuer=issuer.url, audience=issuer.audience)  # retired
     assert fetches == [1]
+
+
+# Client assertions made with PyJWT (RFC 7523 §2.2, §3).
+
+def pyjwt_assertion(keyed: KeyedClient, alg: str, audience: str | list[str], *,
+                    lifetime: int = 300) -> str:
+    """An assertion as a script would make it with PyJWT alone. (PyJWT calls Ed25519 signing
+    ``EdDSA``; Authlib's test covers RFC 9864's ``Ed25519``.)"""
+    now = int(time.time())
+    claims = {"iss": keyed.client.client_id, "sub": keyed.client.client_id, "aud": audience,
+              "iat": now, "exp": now + lifetime, "jti": secrets.token_urlsafe(16)}
+    return jwt.encode(claims, keyed.key, algorithm=alg, headers={"kid": keyed.kid})
+
+
+def post_assertion(issuer: Issuer, assertion: str, **form: str) -> requests.Response:
+    return requests.post(issuer.token_url, timeout=10, data={
+        "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion, **form})
+
+
+@pytest.mark.parametrize(("kind", "alg"), [
+    ("rsa", "RS256"), ("rsa", "PS256"), ("ec", "ES256"), ("ed25519", "EdDSA")])
+@pytest.mark.parametrize("audience", ["token_url", "issuer", "list"])
+def test_pyjwt_assertions_authenticate_a_secretless_client(
+    issuer: Issuer, make_keyed_client: Callable[..., KeyedClient], kind: str, alg: str,
+    audience: str,
+) -> None:
+    keyed = make_keyed_client(kind)
+    aud: str | list[str] = {"token_url": issuer.token_url, "issuer": issuer.url,
+                            "list": ["https://someone-else.test", issuer.token_url]}[audience]
+    before = time.time()
+
+    response = post_assertion(issuer, pyjwt_assertion(keyed, alg, aud),
+                              client_id=keyed.client.client_id, scope="address")
+
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    check_access_token(token, issuer=issuer.url, audience=issuer.audience, client=keyed.client,
+                       scope="address", issued_after=before)
+    claims = verify(jwt.PyJWKClient(issuer.jwks_url), token, issuer=issuer.url,
+                    audience=issuer.audience)
+    assert claims["client_id"] == keyed.client.client_id
+    api = requests.get(issuer.url + "/api/address", timeout=10,
+                       headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200, api.text
+
+
+@pytest.mark.parametrize("case", ["replayed", "alg of another key type", "other client's key",
+                                  "lifetime over an hour", "aud of another server"])
+def test_pyjwt_assertions_the_server_refuses(
+    issuer: Issuer, make_keyed_client: Callable[..., KeyedClient], case: str,
+) -> None:
+    keyed = make_keyed_client("rsa", alg="PS256")  # this key verifies PS256 only
+    assertion = pyjwt_assertion(keyed, "PS256", issuer.token_url)
+    if case == "replayed":
+        assert post_assertion(issuer, assertion).status_code == 200
+    elif case == "alg of another key type":
+        assertion = pyjwt_assertion(keyed, "RS256", issuer.token_url)
+    elif case == "other client's key":
+        other = make_keyed_client("rsa")
+        assertion = pyjwt_assertion(KeyedClient(keyed.client, other.key, keyed.kid), "PS256",
+                                    issuer.token_url)
+    elif case == "lifetime over an hour":
+        assertion = pyjwt_assertion(keyed, "PS256", issuer.token_url, lifetime=7200)
+    else:
+        assertion = pyjwt_assertion(keyed, "PS256", "https://someone-else.test/oauth/token")
+
+    response = post_assertion(issuer, assertion)
+
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client"
+    assert response.json()["error_description"]

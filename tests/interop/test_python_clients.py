@@ -1,4 +1,5 @@
-"""requests-oauthlib and Authlib get tokens from the live token endpoint (CONTRACT.md §8).
+"""requests-oauthlib and Authlib get tokens from the live token endpoint (CONTRACT.md §8),
+Authlib also as a secretless ``private_key_jwt`` client (§11, its ``rfc7523.PrivateKeyJWT``).
 
 Each test also records the request the library really sent, to prove which client
 authentication method was exercised, and holds the issued token to the full claims check.
@@ -7,16 +8,23 @@ authentication method was exercised, and holds the issued token to the full clai
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from urllib.parse import parse_qs
 
+import jwt
 import pytest
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session as AuthlibSession
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc.jwk import ECKey, OKPKey
 from oauthlib.oauth2 import BackendApplicationClient, InvalidClientError
 from requests_oauthlib import OAuth2Session
 
+from oauth_cc.client.private_key import ASSERTION_TYPE
 from oauth_cc.models import Client
 from tests.interop.claims import check_access_token
+from tests.interop.conftest import KeyedClient
 from tests.interop.support import Issuer
 
 pytestmark = [pytest.mark.interop, pytest.mark.usefixtures("insecure_transport")]
@@ -122,3 +130,61 @@ def test_authlib_reports_invalid_scope(issuer: Issuer, client_pair: tuple[Client
             pytest.raises(OAuthError) as raised:
         session.fetch_token(issuer.token_url, grant_type="client_credentials")
     assert raised.value.error == "invalid_scope"
+
+
+# private_key_jwt (RFC 7523 §2.2): Authlib signs the assertion, as its documentation shows.
+
+def authlib_key(keyed: KeyedClient, alg: str) -> object:
+    """What Authlib's ``PrivateKeyJWT`` signs with: the PEM for RSA (it imports it as an RSA
+    key), a joserfc key object for the others."""
+    if alg == "ES256":
+        return ECKey.import_key(keyed.pem)
+    if alg == "Ed25519":
+        return OKPKey.import_key(keyed.pem)
+    return keyed.pem
+
+
+@pytest.mark.parametrize(("kind", "alg"), [("rsa", "RS256"), ("rsa", "PS256"),
+                                           ("ec", "ES256"),
+                                           # joserfc signs Ed25519 keys as RFC 9864 names them
+                                           ("ed25519", "Ed25519")])
+def test_authlib_private_key_jwt_gets_a_token_that_works_on_the_api(
+    issuer: Issuer, make_keyed_client: Callable[..., KeyedClient], kind: str, alg: str,
+) -> None:
+    keyed = make_keyed_client(kind)
+    client = keyed.client
+    before = time.time()
+    auth = PrivateKeyJWT(issuer.token_url, alg=alg, headers={"kid": keyed.kid})
+    with AuthlibSession(client.client_id, authlib_key(keyed, alg),
+                        token_endpoint_auth_method=auth, scope="address") as session:
+        sent = record_requests(session)
+        token = session.fetch_token(issuer.token_url, grant_type="client_credentials")
+        api = session.get(issuer.url + "/api/address", timeout=10)
+
+    assert "Authorization" not in sent[0].headers  # no Basic: the assertion is the credential
+    form = parse_qs(body_text(sent[0]))
+    assert form["client_assertion_type"] == [ASSERTION_TYPE]
+    assertion = form["client_assertion"][0]
+    assert jwt.get_unverified_header(assertion)["alg"] == alg
+    claims = jwt.decode(assertion, options={"verify_signature": False})
+    assert claims["iss"] == claims["sub"] == client.client_id
+    assert claims["aud"] == issuer.token_url
+    assert "client_secret" not in form
+    assert token["token_type"] == "Bearer" and token["scope"] == "address"
+    check_access_token(token["access_token"], issuer=issuer.url, audience=issuer.audience,
+                       client=client, scope="address", issued_after=before)
+    assert api.status_code == 200, api.text
+    assert api.json()["client_id"] == client.client_id
+    assert api.json()["scopes"] == ["address"]
+
+
+def test_authlib_private_key_jwt_with_another_key_is_invalid_client(
+    issuer: Issuer, make_keyed_client: Callable[..., KeyedClient],
+) -> None:
+    keyed, other = make_keyed_client("rsa"), make_keyed_client("rsa")
+    auth = PrivateKeyJWT(issuer.token_url, headers={"kid": keyed.kid})
+    with AuthlibSession(keyed.client.client_id, other.pem,
+                        token_endpoint_auth_method=auth) as session, \
+            pytest.raises(OAuthError) as raised:
+        session.fetch_token(issuer.token_url, grant_type="client_credentials")
+    assert raised.value.error == "invalid_client"
