@@ -126,6 +126,17 @@ class BearerError(APIException):
     def __str__(self) -> str:
         return f"{self.failure.code} {self.failure.description}"
 
+    # APIException's own versions expect ErrorDetail values, which the rendered body (a
+    # renderer's plain JSON) does not hold: every member carries the failure's code.
+    def get_codes(self) -> Any:
+        code = self.failure.error or "not_authenticated"
+        return {name: code for name in self.detail}
+
+    def get_full_details(self) -> Any:
+        code = self.failure.error or "not_authenticated"
+        return {name: {"message": value, "code": code}
+                for name, value in self.detail.items()}  # type: ignore[union-attr]
+
 
 def invalid_token(description: str, *, scheme: str = BEARER) -> BearerError:
     return BearerError(BearerFailure("invalid_token", INVALID_TOKEN_CODE,

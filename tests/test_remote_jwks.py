@@ -205,11 +205,13 @@ def test_issuer_rotation_is_picked_up_through_the_unknown_kid(remote, oauth_clie
     assert remote.hits == 2
 
 
-@override_settings(OAUTH_CC={"ISSUER": ISSUER, "JWKS_FETCH_TIMEOUT": 5})
 def test_a_token_arriving_during_the_refetch_for_its_kid_waits_for_it(
         jwks_server, oauth_client, frozen_clock, settings):
     """After a rotation the first token with the new kid starts a refetch; one that arrives
     while it is under way must wait for its answer, not be refused as an unknown key."""
+    # Through the settings fixture only: with an override_settings decorator as well, the
+    # fixture's teardown (after the decorator's) would put the decorator's value back.
+    settings.OAUTH_CC = {"ISSUER": ISSUER, "JWKS_FETCH_TIMEOUT": 5}
     key_ring.signing_key()
     jwks_server.publish_issuer_keys()
     settings.OAUTH_CC = {**settings.OAUTH_CC, "JWKS_URL": jwks_server.url}
