@@ -19,8 +19,12 @@ from oauth_cc.tokens import mint_access_token
 
 
 def mint_token(client: Client | None = None, scopes: Iterable[str] | None = None, *,
-               expires_in: int | None = None) -> str:
+               expires_in: int | None = None, jkt: str | None = None) -> str:
     """A signed access token for ``client`` with ``scopes``.
+
+    With ``jkt`` (the RFC 7638 thumbprint of a DPoP key, e.g. ``TokenClient.dpop_jkt`` or
+    ``oauth_cc.dpop.jwk_thumbprint(public_key)``) the token is DPoP-bound to that key
+    (``cnf.jkt``, RFC 9449 §6.1): send it as ``Authorization: DPoP <token>`` with a proof.
 
     ``client`` defaults to a new throwaway client (and project) allowed exactly ``scopes``,
     creating any scope that does not exist. ``scopes`` defaults to the client's allowed
@@ -34,7 +38,7 @@ def mint_token(client: Client | None = None, scopes: Iterable[str] | None = None
     if scopes is None:
         scopes = client.scopes.values_list("name", flat=True)
     issued = mint_access_token(client_id=client.client_id, project_id=client.project_id,
-                               scopes=list(scopes), expires_in=expires_in)
+                               scopes=list(scopes), expires_in=expires_in, jkt=jkt)
     return issued.access_token
 
 

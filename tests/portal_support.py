@@ -128,7 +128,7 @@ def snapshot() -> list[tuple[Any, ...]]:
     """Every client and project as it is stored: what an attack must not change."""
     clients = [(c.client_id, c.name, c.project_id, c.secret_hash, c.previous_secret_hash,
                 c.is_active, tuple(sorted(s.name for s in c.scopes.all())), c.auth_method,
-                json.dumps(c.jwks, sort_keys=True), c.jwks_uri)
+                json.dumps(c.jwks, sort_keys=True), c.jwks_uri, c.require_dpop)
                for c in Client.objects.prefetch_related("scopes").order_by("pk")]
     projects = [(p.pk, p.name, p.is_active) for p in Project.objects.order_by("pk")]
     return [*clients, *projects]

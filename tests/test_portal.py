@@ -400,3 +400,40 @@ def test_a_site_restyles_the_portal_by_overriding_base_html(alice_http: HttpClie
     assert ">Acme API</a>" in body and "<title>Credentials of Acme · Acme API</title>" in body
     assert "--accent: #0a7d55" in body and "--accent: #2451c7" in body  # block.super kept
     assert "Create OAuth2 Client ID and Secret" in body
+
+
+def test_require_dpop_and_allow_bearer_take_effect_at_once(
+        alice_http: HttpClient, http: HttpClient, world: World) -> None:
+    """CONTRACT.md §12: a member turns require_dpop on and off; the token endpoint applies
+    it at once (the change is saved with save(), so cached records are dropped)."""
+    client = world.acme_client
+    secret = shown_secret(alice_http.post(client_url(world.acme, client.client_id,
+                                                     "regenerate")))
+    assert token_request(http, client.client_id, secret).status_code == 200
+
+    response = alice_http.post(client_url(world.acme, client.client_id, "require-dpop"))
+    assert response.status_code == 303
+    assert response["Location"] == credentials_url(world.acme)
+    assert Client.objects.get(pk=client.pk).require_dpop
+    refused = token_request(http, client.client_id, secret)
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_dpop_proof")
+    page = alice_http.get(response["Location"]).content.decode()
+    assert "DPoP-bound tokens only" in page and "DPoP required" in page
+    assert "/allow-bearer/" in page
+
+    alice_http.post(client_url(world.acme, client.client_id, "allow-bearer"))
+    assert not Client.objects.get(pk=client.pk).require_dpop
+    assert token_request(http, client.client_id, secret).status_code == 200
+
+
+def test_create_can_require_dpop(alice_http: HttpClient, world: World,
+                                 scopes: dict[str, Scope]) -> None:
+    page = alice_http.get(credentials_url(world.acme)).content.decode()
+    assert 'name="require_dpop"' in page
+    response = alice_http.post(credentials_url(world.acme) + "create/",
+                               {"name": "Bound", "scopes": [scopes["address"].pk],
+                                "require_dpop": "on"})
+    assert response.status_code == 200
+    assert Client.objects.get(client_id=shown_client_id(response)).require_dpop
+    plain = create(alice_http, world.acme, "Plain", (scopes["address"],))
+    assert not Client.objects.get(client_id=shown_client_id(plain)).require_dpop

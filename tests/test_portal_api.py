@@ -29,7 +29,7 @@ __all__ = ["alice_http", "world"]  # fixtures
 
 ISSUER = "https://issuer.test"
 CLIENT_FIELDS = {"client_id", "name", "scopes", "is_active", "created_at", "secret_updated_at",
-                 "last_used_at", "auth_method", "key_ids", "jwks_uri"}
+                 "last_used_at", "auth_method", "key_ids", "jwks_uri", "require_dpop"}
 
 
 def send(http: HttpClient, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -235,3 +235,28 @@ def test_a_client_id_no_client_can_have_is_a_404(alice_http: HttpClient, world: 
     base = f"{PORTAL}api/projects/{world.acme.pk}/clients/{client_id}/"
     assert alice_http.get(base).status_code == 404
     assert alice_http.get(f"{PORTAL}projects/{world.acme.pk}/credentials/").status_code == 200
+
+
+def test_require_dpop_in_create_and_patch(alice_http: HttpClient, http: HttpClient,
+                                          world: World) -> None:
+    made = create(alice_http, world, require_dpop=True)
+    assert made.status_code == 201, made.content
+    assert made.json()["require_dpop"] is True
+    assert Client.objects.get(client_id=made.json()["client_id"]).require_dpop
+    assert create(alice_http, world, name="Plain").json()["require_dpop"] is False
+
+    client = world.acme_client
+    url = api_client_url(world.acme, client.client_id)
+    assert send(alice_http, "GET", url).json()["require_dpop"] is False
+    secret = send(alice_http, "POST", url + "regenerate/").json()["client_secret"]
+    response = send(alice_http, "PATCH", url, {"require_dpop": True})
+    assert response.status_code == 200, response.content
+    assert response.json()["require_dpop"] is True
+    refused = token_request(http, client.client_id, secret)  # at once: no stale cache
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_dpop_proof")
+
+    response = send(alice_http, "PATCH", url, {"require_dpop": False, "name": "Renamed"})
+    assert (response.json()["require_dpop"], response.json()["name"]) == (False, "Renamed")
+    assert token_request(http, client.client_id, secret).status_code == 200
+    bad = send(alice_http, "PATCH", url, {"require_dpop": "sometimes"})
+    assert bad.status_code == 400 and "require_dpop" in bad.json()

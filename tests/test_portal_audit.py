@@ -135,3 +135,17 @@ def test_acting_names_a_user_a_string_or_nobody(db: None) -> None:
         with audit.acting(actor):
             assert audit.current_actor() == name
     assert audit.current_actor() is None
+
+
+def test_require_dpop_changes_are_audited_as_client_updated(
+        alice_http: HttpClient, world: World, events: list[Any]) -> None:
+    client_id = world.acme_client.client_id
+    alice_http.post(client_url(world.acme, client_id, "require-dpop"))
+    alice_http.post(client_url(world.acme, client_id, "require-dpop"))  # no change: no event
+    alice_http.generic("PATCH", api_client_url(world.acme, client_id),
+                       json.dumps({"require_dpop": False}), content_type="application/json")
+
+    assert [(event, fields["actor"], fields["fields"]) for event, fields in events] == [
+        ("client_updated", "alice", ["require_dpop"]),
+        ("client_updated", "alice", ["require_dpop"])]
+    assert {fields["client_id"] for _, fields in events} == {client_id}

@@ -3,7 +3,8 @@ someone else's project by pk, someone else's client by id, a client of one of yo
 under another of your projects, anonymous access, the wrong method, a missing CSRF token and a
 project that is not enabled. Each answer is a 404, 405, 403 or a redirect to the login page,
 as the contract says, and none changes anything. Each request would also make the client
-``private_key_jwt`` with the sender's keys, where it can (CONTRACT.md §11)."""
+``private_key_jwt`` with the sender's keys, where it can (CONTRACT.md §11), and flip whether
+it must use DPoP (CONTRACT.md §12)."""
 
 from __future__ import annotations
 
@@ -51,17 +52,17 @@ class Call:
 
     def send(self, http: HttpClient, url: str, method: str | None = None) -> Any:
         """The request, with a body that would change the client if it were let through:
-        even switch it to private_key_jwt with the sender's keys."""
+        even switch it to private_key_jwt with the sender's keys, and require DPoP."""
         method = method or self.method
         if self.json:
             body = {"name": "Hijacked", "scopes": ["address", "phone"], "is_active": False,
-                    "auth_method": "private_key_jwt", "jwks": jwk_set()}
+                    "auth_method": "private_key_jwt", "jwks": jwk_set(), "require_dpop": True}
             return http.generic(method, url, json.dumps(body) if method in UNSAFE else "",
                                 content_type="application/json")
         if method == "POST":
             scopes = Scope.objects.filter(name__in=["address", "phone"])
             return http.post(url, {"name": "Hijacked", "scopes": [s.pk for s in scopes],
-                                   "jwks": json.dumps(jwk_set())})
+                                   "jwks": json.dumps(jwk_set()), "require_dpop": "on"})
         return http.generic(method, url)
 
 
@@ -70,6 +71,7 @@ CALLS = [
     Call("credentials", "GET"),
     Call("create", "POST"),
     *(Call(name, "POST", takes_client=True) for name in ("regenerate", "disable", "enable",
+                                                           "require-dpop", "allow-bearer",
                                                            "delete")),
     Call("authentication", "GET", takes_client=True),
     Call("authentication", "POST", takes_client=True),
@@ -82,7 +84,8 @@ CALLS = [
 PROJECT_CALLS = [call for call in CALLS if call.takes_project]
 CLIENT_CALLS = [call for call in CALLS if call.takes_client]
 UNSAFE_CALLS = [call for call in CALLS if call.method in UNSAFE]
-POST_ONLY = ["create", "regenerate", "disable", "enable", "delete", "api-regenerate"]
+POST_ONLY = ["create", "regenerate", "disable", "enable", "require-dpop", "allow-bearer",
+             "delete", "api-regenerate"]
 
 
 def own_url(call: Call, world: World) -> str:
@@ -222,7 +225,30 @@ def test_the_same_request_by_its_owner_works(world: World, call: Call) -> None:
     project, with the token, while the project is enabled."""
     if call.name == "enable":
         world.acme_client.set_active(False)
+    if call.name == "allow-bearer":
+        world.acme_client.require_dpop = True
+        world.acme_client.save()
     before = snapshot()
     response = call.send(logged_in(world.alice), own_url(call, world))
     assert response.status_code in (200, 201, 204, 303), response.content
     assert snapshot() != before
+
+
+@pytest.mark.parametrize("name", ["require-dpop", "allow-bearer"])
+def test_a_non_member_cannot_flip_another_projects_dpop(world: World, name: str) -> None:
+    """Mallory, by every route she might try: Alice's project and client, or her own project
+    with Alice's client; HTML and JSON alike. Nothing flips, and nothing says it exists."""
+    world.acme_client.require_dpop = name == "allow-bearer"  # so that the call would flip it
+    world.acme_client.save()
+    before = snapshot()
+    http = logged_in(world.mallory)
+    call = Call(name, "POST", takes_client=True)
+    target = world.acme_client.client_id
+    for url in (call.url(world.acme.pk, target), call.url(world.mallorys.pk, target)):
+        assert call.send(http, url).status_code == 404
+    api = Call("api-client", "PATCH", takes_client=True)
+    for url in (api.url(world.acme.pk, target), api.url(world.mallorys.pk, target)):
+        response = http.patch(url, json.dumps({"require_dpop": name == "require-dpop"}),
+                              content_type="application/json")
+        assert response.status_code == 404
+    assert snapshot() == before

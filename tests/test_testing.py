@@ -7,6 +7,7 @@ import pytest
 
 from oauth_cc.models import Client, Scope
 from oauth_cc.testing import bearer, mint_token, oauth_cc_token  # noqa: F401 - the fixture
+from tests.test_dpop import Prover
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +41,14 @@ def test_the_pytest_fixture(http, oauth_cc_token, oauth_client):  # noqa: F811
 
 def test_bearer_header():
     assert bearer("abc") == {"Authorization": "Bearer abc"}
+
+
+def test_mint_token_bound_to_a_dpop_key(http, oauth_client, frozen_clock):
+    client, _ = oauth_client
+    prover = Prover()
+    token = mint_token(client, ["address"], jkt=prover.jkt)
+    assert jwt.decode(token, options={"verify_signature": False})["cnf"] == {"jkt": prover.jkt}
+    proof = prover.proof("GET", "http://testserver/api/address", access_token=token)
+    assert http.get("/api/address", headers={"Authorization": f"DPoP {token}",
+                                             "DPoP": proof}).status_code == 200
+    assert http.get("/api/address", headers=bearer(token)).status_code == 401

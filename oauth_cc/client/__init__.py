@@ -15,6 +15,10 @@ and signs a new assertion for each token request::
 
 (``oauth_cc.client.private_key.public_jwk_set`` makes the JWK Set to register for it.)
 
+``TokenClient(..., dpop=True)`` gets DPoP-bound tokens (RFC 9449): it keeps one in-memory key,
+sends a proof of it with each token request, and ``dpop_proof(method, url, token)`` makes the
+``DPoP`` header for an API request (the adapters below do that themselves).
+
 Adapters add the header and retry once with a new token when an API rejects the token:
 ``oauth_cc.client.requests.TokenAuth`` (extra ``[requests]``) and
 ``oauth_cc.client.httpx.TokenAuth`` (extra ``[httpx]``). Import them from those modules; this

@@ -21,14 +21,17 @@ from oauth_cc.client.token_client import TokenClient
 
 
 class TokenAuth(httpx.Auth):
-    """Sends ``Authorization: Bearer <token>`` from ``token_client``.
+    """Sends ``Authorization: Bearer <token>`` from ``token_client``; for a client made with
+    ``dpop=True``, ``Authorization: DPoP <token>`` and a ``DPoP`` header with a fresh proof for
+    this request's method and URL (RFC 9449 §7.1).
 
     When the API rejects the token (a 401 with ``error="invalid_token"``, or a JSON body with
     ``"error_code": "1024"``), the token is forgotten and the request sent once more with a new
-    one; the rejected response is then in ``response.history``. The request body is read
-    first so that it can be sent twice. With ``AsyncClient``, a token fetch runs in a worker
-    thread and never blocks the event loop. Raises ``oauth_cc.client.TokenError`` when no
-    token can be had.
+    one (and a new proof); the rejected response is then in ``response.history``. Any other
+    answer, a DPoP nonce challenge (``use_dpop_nonce``, RFC 9449 §9) included, is returned as
+    it is. The request body is read first so that it can be sent twice. With ``AsyncClient``,
+    a token fetch runs in a worker thread and never blocks the event loop. Raises
+    ``oauth_cc.client.TokenError`` when no token can be had.
     """
 
     def __init__(self, token_client: TokenClient) -> None:
@@ -41,26 +44,26 @@ class TokenAuth(httpx.Auth):
                        ) -> Generator[httpx.Request, httpx.Response, None]:
         request.read()
         token = self.token_client.get_token()
-        request.headers["Authorization"] = f"Bearer {token}"
+        self._authorize(request, token)
         response = yield request
         if is_json(response.headers.get("Content-Type")):
             response.read()
         if self._rejected(response, token):
             self.token_client.invalidate(token)
-            request.headers["Authorization"] = f"Bearer {self.token_client.get_token()}"
+            self._authorize(request, self.token_client.get_token())
             yield request
 
     async def async_auth_flow(self, request: httpx.Request
                               ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()
         token = await self._get_token()
-        request.headers["Authorization"] = f"Bearer {token}"
+        self._authorize(request, token)
         response = yield request
         if is_json(response.headers.get("Content-Type")):
             await response.aread()
         if self._rejected(response, token):
             self.token_client.invalidate(token)  # never waits for a fetch: fine on the loop
-            request.headers["Authorization"] = f"Bearer {await self._get_token()}"
+            self._authorize(request, await self._get_token())
             yield request
 
     async def _get_token(self) -> str:
@@ -69,11 +72,19 @@ class TokenAuth(httpx.Auth):
             return cached
         return await anyio.to_thread.run_sync(self.token_client.get_token)
 
-    @staticmethod
-    def _rejected(response: httpx.Response, token: str) -> bool:
+    def _authorize(self, request: httpx.Request, token: str) -> None:
+        """Put ``token`` (and a DPoP proof for it, if the client uses DPoP) on ``request``."""
+        request.headers["Authorization"] = self.token_client.authorization(token)
+        if self.token_client.dpop_jkt is not None:
+            # A signature: microseconds, fine on the event loop.
+            request.headers["DPoP"] = self.token_client.dpop_proof(
+                request.method, str(request.url), token)
+
+    def _rejected(self, response: httpx.Response, token: str) -> bool:
         # After a redirect to another origin httpx sends no Authorization: an answer from
         # there says nothing about our token.
-        if response.request.headers.get("Authorization") != f"Bearer {token}":
+        if response.request.headers.get("Authorization") != self.token_client.authorization(
+                token):
             return False
         body = response.content if is_json(response.headers.get("Content-Type")) else None
         return token_rejected(response.status_code, response.headers.get("WWW-Authenticate"),

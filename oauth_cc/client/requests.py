@@ -21,12 +21,16 @@ from oauth_cc.client.token_client import TokenClient
 
 
 class TokenAuth(requests.auth.AuthBase):
-    """Sends ``Authorization: Bearer <token>`` from ``token_client``.
+    """Sends ``Authorization: Bearer <token>`` from ``token_client``; for a client made with
+    ``dpop=True``, ``Authorization: DPoP <token>`` and a ``DPoP`` header with a fresh proof for
+    this request's method and URL (RFC 9449 §7.1).
 
     When the API rejects the token (a 401 with ``error="invalid_token"``, or a JSON body with
     ``"error_code": "1024"``), the token is forgotten and the request sent once more with a new
-    one; the rejected response is then in ``response.history``. A body that is a file is
-    rewound for that; a generator body cannot be, so such a request is not retried.
+    one (and a new proof); the rejected response is then in ``response.history``. A body that
+    is a file is rewound for that; a generator body cannot be, so such a request is not
+    retried. Any other answer, a DPoP nonce challenge (``use_dpop_nonce``, RFC 9449 §9)
+    included, is returned as it is.
     Raises ``oauth_cc.client.TokenError`` when no token can be had.
     """
 
@@ -38,8 +42,7 @@ class TokenAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.token_client.get_token()
-        sent = f"Bearer {token}"
-        request.headers["Authorization"] = sent
+        sent = self._authorize(request, token)
         position = _position(request.body)
         resendable = position is not None or isinstance(request.body, str | bytes | None)
 
@@ -73,13 +76,24 @@ class TokenAuth(requests.auth.AuthBase):
         if request._cookies is not None:  # as requests' own HTTPDigestAuth does
             extract_cookies_to_jar(request._cookies, response.request, response.raw)
             request.prepare_cookies(request._cookies)
-        request.headers["Authorization"] = f"Bearer {new_token}"
+        self._authorize(request, new_token)
         if position is not None:
             request.body.seek(position)  # type: ignore[union-attr]
         retried: requests.Response = response.connection.send(request, **kwargs)
         retried.history.append(response)
         retried.request = request
         return retried
+
+
+    def _authorize(self, request: requests.PreparedRequest, token: str) -> str:
+        """Put ``token`` (and a DPoP proof for it, if the client uses DPoP) on ``request``;
+        returns the ``Authorization`` value sent."""
+        sent = self.token_client.authorization(token)
+        request.headers["Authorization"] = sent
+        if self.token_client.dpop_jkt is not None:
+            request.headers["DPoP"] = self.token_client.dpop_proof(
+                request.method or "GET", request.url or "", token)
+        return sent
 
 
 def _position(body: Any) -> int | None:

@@ -1,8 +1,8 @@
 """``TokenClient``: get, cache and refresh an access token by the client credentials grant.
 
 Standard library only, and no Django: API consumers install the package for this alone. (A
-client that authenticates with a private key also uses PyJWT and cryptography, imported from
-``oauth_cc.client.private_key`` only then.)
+client that authenticates with a private key, or uses DPoP, also uses PyJWT and cryptography,
+imported from ``oauth_cc.client.private_key`` or ``oauth_cc.client.dpop`` only then.)
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from oauth_cc.client.secret import Secret, basic_credentials, clear_frames, reda
 from oauth_cc.client.transport import build_opener, url_problem
 
 if TYPE_CHECKING:
+    from oauth_cc.client.dpop import ProofKey
     from oauth_cc.client.private_key import AssertionSigner
 
 logger = logging.getLogger("oauth_cc.client")
@@ -39,7 +40,7 @@ MAX_RESPONSE_BYTES = 65_536
 MAX_TOKEN_LIFETIME = 86_400
 # RFC 6749 §5.2: an error code is 1*( %x20-21 / %x23-5B / %x5D-7E ); ours are far shorter.
 _ERROR_CODE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
-# RFC 6750 §2.1: what an Authorization: Bearer header can carry.
+# RFC 6750 §2.1 (and RFC 9449 §7.1, the same syntax): what an Authorization header can carry.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # A server's error_description goes into the exception and the log: one line of bounded length
 # (a line break would forge log lines).
@@ -114,6 +115,13 @@ class TokenClient:
     ``client_assertion_type`` and the ``client_id``; ``key_id`` is sent as its ``kid`` header.
     The server must hold the key's public half (see ``private_key.public_jwk_set``).
 
+    With ``dpop=True`` the client's tokens are DPoP-bound (RFC 9449): it makes a P-256 key once,
+    keeps it in memory for its life (never shown), sends a fresh proof of it with each token
+    request, and refuses (``invalid_response``) a token response whose ``token_type`` is not
+    ``DPoP`` (RFC 9449 §5: a server that ignored the proof issued a plain bearer token). Such
+    a token is sent as ``Authorization: DPoP <token>`` with a proof from ``dpop_proof()`` per
+    request, which the adapters do. ``token_type`` says which scheme the tokens go with.
+
     ``scope`` (a space-separated string or an
     iterable of names) and ``expires_in`` are sent when given. ``timeout`` bounds the whole
     exchange with the token endpoint, in seconds: connecting, sending, and reading the status
@@ -132,7 +140,7 @@ class TokenClient:
                  scope: str | Iterable[str] | None = None, expires_in: int | None = None,
                  refresh_margin: float = 60, auth_method: str = "client_secret_basic",
                  timeout: float = 10, *, private_key: object = None, key_id: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 dpop: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
         # Out of this frame's variables before anything can raise: error reports show the
         # variables of every frame a traceback passes through, this one included.
         secret = Secret(client_secret)
@@ -175,10 +183,20 @@ class TokenClient:
             raise ValueError("refresh_margin must be a number of seconds from 0 to 86400.")
         if not _seconds(timeout) or timeout == 0:
             raise ValueError("timeout must be a number of seconds above 0, at most 86400.")
+        if not isinstance(dpop, bool):
+            raise ValueError("dpop must be True or False.")
+        proof_key: ProofKey | None = None
+        if dpop:
+            from oauth_cc.client.dpop import ProofKey
+
+            proof_key = ProofKey()
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret: Secret[str | None] = secret
         self._signer = signer
+        self._proof_key = proof_key
+        #: The ``Authorization`` scheme (and expected ``token_type``) of this client's tokens.
+        self.token_type = "DPoP" if dpop else "Bearer"
         self.scope = scope if scope is None or isinstance(scope, str) else " ".join(scope)
         self.expires_in = expires_in
         self.refresh_margin = refresh_margin
@@ -197,10 +215,32 @@ class TokenClient:
 
     def __repr__(self) -> str:
         return (f"TokenClient(token_url={self.token_url!r}, client_id={self.client_id!r}, "
-                f"scope={self.scope!r}, auth_method={self.auth_method!r})")
+                f"scope={self.scope!r}, auth_method={self.auth_method!r}"
+                + (", dpop=True)" if self._proof_key is not None else ")"))
+
+    @property
+    def dpop_jkt(self) -> str | None:
+        """The RFC 7638 thumbprint of the DPoP key (what tokens are bound to: ``cnf.jkt``), or
+        None for a client without DPoP."""
+        return None if self._proof_key is None else self._proof_key.jkt
+
+    def dpop_proof(self, method: str, url: str, access_token: str) -> str:
+        """A fresh DPoP proof (RFC 9449 §4.2, §7.1) to send as the ``DPoP`` header with a
+        ``method`` request to ``url`` carrying ``Authorization: DPoP <access_token>``: ``htu``
+        is ``url`` without query and fragment, ``ath`` the token's hash, ``jti`` new. Raises
+        ``ValueError`` for a client made without ``dpop=True``."""
+        if self._proof_key is None:
+            raise ValueError("This TokenClient does not use DPoP: make it with dpop=True.")
+        return self._proof_key.proof(method, url, access_token)
+
+    def authorization(self, token: str) -> str:
+        """The ``Authorization`` header's value for ``token``: ``Bearer <token>``, or
+        ``DPoP <token>`` for a client with ``dpop=True``."""
+        return f"{self.token_type} {token}"
 
     def get_token(self) -> str:
-        """The access token to send as ``Authorization: Bearer <token>``.
+        """The access token to send as ``Authorization: Bearer <token>`` (``DPoP <token>``,
+        with a proof, for a client with ``dpop=True``).
 
         A valid token is returned at once, even inside the refresh margin while another thread
         refreshes it. A caller without one makes the fetch, or waits (``timeout`` seconds at
@@ -310,6 +350,9 @@ class TokenClient:
         else:
             assert credential is not None
             params.update(client_id=self.client_id, client_secret=credential)
+        if self._proof_key is not None:
+            # RFC 9449 §5: the proof that binds the token; htu is the endpoint's URL.
+            headers["DPoP"] = self._proof_key.proof("POST", self.token_url)
         if self.scope:
             params["scope"] = self.scope
         if self.expires_in is not None:
@@ -379,10 +422,10 @@ class TokenClient:
             expires_in = int(expires_in)
         problem = (
             "has no access_token" if not isinstance(value, str) or not value else
-            "has an access_token that cannot be sent as a Bearer token"
+            f"has an access_token that cannot be sent as a {self.token_type} token"
             if not _B64TOKEN.fullmatch(value) else
-            "is not for a Bearer token" if not isinstance(token_type, str)
-            or token_type.lower() != "bearer" else
+            _token_type_problem(token_type, self.token_type) if not isinstance(token_type, str)
+            or token_type.lower() != self.token_type.lower() else
             "has no positive expires_in" if isinstance(expires_in, bool)
             or not isinstance(expires_in, int | float) or not 0 < expires_in < math.inf
             else None)
@@ -401,6 +444,14 @@ class TokenClient:
         # Redacted before it is cut, so that no cut leaves part of the secret behind.
         text = _LINE_BREAKING.sub(" ", _redacted(text, self.client_id, credential))
         return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION] + "…"
+
+
+def _token_type_problem(answered: object, expected: str) -> str:
+    if expected == "DPoP" and isinstance(answered, str) and answered.lower() == "bearer":
+        # RFC 9449 §5: the client must check; such a token works without the key, for anyone.
+        return ("is for a Bearer token, not a DPoP-bound one: the server ignored the DPoP "
+                "proof (does it support DPoP, RFC 9449?)")
+    return f"is not for a {expected} token"
 
 
 def _redacted(text: str, client_id: str, credential: str | None) -> str:

@@ -113,7 +113,8 @@ class ClientListAPI(PortalAPIView):
             client, secret = operations.create_client(
                 project, name=serializer.validated_data["name"],
                 scopes=serializer.validated_data["scopes"], actor=request.user,
-                keys=serializer.registered_keys())
+                keys=serializer.registered_keys(),
+                require_dpop=serializer.validated_data.get("require_dpop", False))
         except operations.PortalRefusal as e:
             raise api_error(e) from e
         return Response(self.with_secret(client, secret), status=status.HTTP_201_CREATED,
@@ -135,7 +136,8 @@ class ClientDetailAPI(PortalAPIView):
             data = serializer.validated_data
             operations.update_client(
                 client, actor=request.user, name=data.get("name"), scopes=data.get("scopes"),
-                is_active=data.get("is_active"), keys=serializer.registered_keys())
+                is_active=data.get("is_active"), keys=serializer.registered_keys(),
+                require_dpop=data.get("require_dpop"))
         except operations.PortalRefusal as e:
             raise api_error(e) from e
         return Response(ClientSerializer(client).data)

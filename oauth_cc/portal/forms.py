@@ -46,6 +46,10 @@ class CreateClientForm(AuthenticationForm):
         label=_("Scopes"), queryset=Scope.objects.none(),
         help_text=_("What the client may call. Choose at least one."),
         error_messages={"required": _("Choose at least one scope.")})
+    require_dpop = forms.BooleanField(
+        label=_("Require DPoP-bound tokens"), required=False,
+        help_text=_("The client must prove with each request that it holds its own key "
+                    "(DPoP, RFC 9449): a stolen token is useless without it."))
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

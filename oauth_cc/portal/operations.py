@@ -6,8 +6,10 @@ staff allow the project, at most ``PORTAL_MAX_CLIENTS`` clients), then calls the
 the admin and the management commands call too (``Client.objects.create_client`` and
 ``create_secretless_client``, ``Client.regenerate_secret``, ``Client.use_private_key_jwt`` and
 ``use_client_secret``, ``Client.set_active``, ``Client.update``, ``Client.delete``), with the
-acting user named in the audit events. A refusal is a ``PortalRefusal``; nothing has changed
-then.
+acting user named in the audit events. (``require_dpop``, which ``Client.update`` does not
+take, is saved here with ``save()``, so that the workers' caches drop the record, and audited
+as ``client_updated`` like the fields ``Client.update`` changes.) A refusal is a
+``PortalRefusal``; nothing has changed then.
 """
 
 from __future__ import annotations
@@ -122,9 +124,11 @@ def _require_allowed(project: Project, scopes: Collection[Scope]) -> None:
 
 @sensitive_variables("secret")
 def create_client(project: Project, *, name: str, scopes: Collection[Scope], actor: Any,
-                  keys: Keys | None = None) -> tuple[Client, ShownOnce | None]:
+                  keys: Keys | None = None, require_dpop: bool = False
+                  ) -> tuple[Client, ShownOnce | None]:
     """A new client of ``project`` and its secret, in plain text this once; with ``keys``, a
-    ``private_key_jwt`` client that has no secret (None).
+    ``private_key_jwt`` client that has no secret (None). ``require_dpop``: the client gets
+    DPoP-bound tokens only (RFC 9449).
 
     Raises ``ProjectNotEnabled``, ``ScopesNotAllowed``, ``KeysRefused``, or
     ``ClientLimitReached`` when the project already holds ``PORTAL_MAX_CLIENTS`` clients
@@ -142,9 +146,10 @@ def create_client(project: Project, *, name: str, scopes: Collection[Scope], act
             if keys is not None:
                 secretless = _registering(keys, lambda: Client.objects.create_secretless_client(
                     name, project=locked, scopes=scopes, jwks=keys.jwks,
-                    jwks_uri=keys.jwks_uri))
+                    jwks_uri=keys.jwks_uri, require_dpop=require_dpop))
                 return secretless, None
-            client, secret = Client.objects.create_client(name, project=locked, scopes=scopes)
+            client, secret = Client.objects.create_client(name, project=locked, scopes=scopes,
+                                                          require_dpop=require_dpop)
     return client, ShownOnce(secret)
 
 
@@ -178,11 +183,31 @@ def set_active(client: Client, active: bool, *, actor: Any) -> bool:
         return client.set_active(active)
 
 
+def set_require_dpop(client: Client, required: bool, *, actor: Any) -> bool:
+    """Make ``client`` get DPoP-bound tokens only (RFC 9449), or bearer tokens again; True if
+    that changed. Raises ``ProjectNotEnabled``."""
+    require_enabled(client.project)
+    with audit.acting(actor):
+        return _set_require_dpop(client, required)
+
+
+def _set_require_dpop(client: Client, required: bool) -> bool:
+    if client.require_dpop == required:
+        return False
+    client.require_dpop = required
+    # save(): post_save makes the workers forget the cached record, so the token endpoint
+    # applies the change at once.
+    client.save(update_fields=["require_dpop"])
+    client.audit_update(["require_dpop"])
+    return True
+
+
 def update_client(client: Client, *, actor: Any, name: str | None = None,
                   scopes: Collection[Scope] | None = None, is_active: bool | None = None,
-                  keys: Keys | None = None) -> None:
+                  keys: Keys | None = None, require_dpop: bool | None = None) -> None:
     """Rename ``client``, replace its scopes, enable or disable it, register its keys (making
-    it a ``private_key_jwt`` client); None leaves a field as it is. Raises
+    it a ``private_key_jwt`` client), require DPoP or not; None leaves a field as it is.
+    Raises
     ``ProjectNotEnabled``, ``ScopesNotAllowed`` or ``KeysRefused``; nothing changes then."""
     require_enabled(client.project)
     if scopes is not None:
@@ -192,6 +217,8 @@ def update_client(client: Client, *, actor: Any, name: str | None = None,
             _registering(keys, lambda: client.use_private_key_jwt(jwks=keys.jwks,
                                                                    jwks_uri=keys.jwks_uri))
         client.update(name=name, scopes=scopes)
+        if require_dpop is not None:
+            _set_require_dpop(client, require_dpop)
         if is_active is not None:
             client.set_active(is_active)
 

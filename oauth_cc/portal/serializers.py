@@ -52,7 +52,8 @@ class ClientSerializer(serializers.ModelSerializer[Client]):
     class Meta:
         model = Client
         fields = ("client_id", "name", "scopes", "is_active", "created_at",
-                  "secret_updated_at", "last_used_at", "auth_method", "key_ids", "jwks_uri")
+                  "secret_updated_at", "last_used_at", "auth_method", "key_ids", "jwks_uri",
+                  "require_dpop")
         read_only_fields = fields
 
     def get_key_ids(self, client: Client) -> list[str] | None:
@@ -70,9 +71,10 @@ class AllowedScopeField(serializers.SlugRelatedField[Scope]):
 
 
 class ClientWriteSerializer(serializers.Serializer[Any]):
-    """``name`` and ``scopes`` (names among the project's allowed scopes), and ``is_active``
-    for an update. A create needs ``name`` and ``scopes``; an update (``partial=True``) sends
-    any of them. ``context["project"]`` is the client's project; for an update,
+    """``name`` and ``scopes`` (names among the project's allowed scopes), ``require_dpop``
+    (true: DPoP-bound tokens only, RFC 9449; default false), and ``is_active`` for an update.
+    A create needs ``name`` and ``scopes``; an update (``partial=True``) sends any of them.
+    ``context["project"]`` is the client's project; for an update,
     ``context["client"]`` is the client.
 
     ``auth_method`` (default ``client_secret``) ``private_key_jwt`` comes with exactly one of
@@ -84,6 +86,7 @@ class ClientWriteSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     scopes = AllowedScopeField(many=True, slug_field="name", allow_empty=False)
     is_active = serializers.BooleanField(required=False)
+    require_dpop = serializers.BooleanField(required=False)
     auth_method = serializers.ChoiceField(choices=Client.AuthMethod.choices, required=False)
     jwks = serializers.JSONField(required=False, allow_null=True)
     jwks_uri = serializers.CharField(required=False, allow_blank=True,

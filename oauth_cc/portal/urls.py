@@ -18,6 +18,8 @@ urlpatterns = [
     path(CLIENT + "authentication/", views.authentication, name="authentication"),
     path(CLIENT + "disable/", views.disable, name="disable"),
     path(CLIENT + "enable/", views.enable, name="enable"),
+    path(CLIENT + "require-dpop/", views.require_dpop, name="require-dpop"),
+    path(CLIENT + "allow-bearer/", views.allow_bearer, name="allow-bearer"),
     path(CLIENT + "delete/", views.delete, name="delete"),
     path("api/projects/", api.ProjectListAPI.as_view(), name="api-projects"),
     path("api/projects/<int:project_pk>/clients/", api.ClientListAPI.as_view(),

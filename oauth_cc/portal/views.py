@@ -153,7 +153,8 @@ def create(request: HttpRequest, project_pk: int) -> HttpResponse:
             return credentials_page(request, project, form)
         client, secret = operations.create_client(
             project, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
-            actor=request.user, keys=form.keys())
+            actor=request.user, keys=form.keys(),
+            require_dpop=form.cleaned_data["require_dpop"])
     except operations.ProjectNotEnabled as e:
         return credentials_page(request, project, form, error=e.message, status=409)
     except operations.KeysRefused as e:
@@ -256,6 +257,21 @@ def enable(request: HttpRequest, project_pk: int, client_id: str) -> HttpRespons
     return _change(request, project_pk, client_id,
                    lambda c: operations.set_active(c, True, actor=request.user),
                    gettext("“%(name)s” is enabled."))
+
+
+@operation
+def require_dpop(request: HttpRequest, project_pk: int, client_id: str) -> HttpResponse:
+    return _change(request, project_pk, client_id,
+                   lambda c: operations.set_require_dpop(c, True, actor=request.user),
+                   gettext("“%(name)s” now gets DPoP-bound tokens only: each token request "
+                           "and API call must carry a DPoP proof of its key."))
+
+
+@operation
+def allow_bearer(request: HttpRequest, project_pk: int, client_id: str) -> HttpResponse:
+    return _change(request, project_pk, client_id,
+                   lambda c: operations.set_require_dpop(c, False, actor=request.user),
+                   gettext("“%(name)s” may get bearer tokens again (DPoP is optional)."))
 
 
 @operation
