@@ -26,6 +26,7 @@ logger = logging.getLogger("oauth_cc")
 
 token_issued = Signal()  # client_id, project_id, jti, scope, expires_in, remote_addr
 client_authentication_failed = Signal()  # client_id, remote_addr, reason, endpoint
+token_quota_exceeded = Signal()  # client_id, project_id, limit, retry_after, remote_addr
 token_revoked = Signal()  # client_id, jti
 client_created = Signal()  # client_id, project_id, name, actor
 client_updated = Signal()  # client_id, project_id, fields (the names of what changed), actor
@@ -36,7 +37,7 @@ client_deleted = Signal()  # client_id, project_id, name, actor
 signing_key_rotated = Signal()  # kid, algorithm, retired_kid
 signing_key_retired = Signal()  # kid
 
-_WARNINGS = {"client_authentication_failed"}
+_WARNINGS = {"client_authentication_failed", "token_quota_exceeded"}
 # The events a person causes, which name them. Token events name the client instead.
 ACTOR_EVENTS = frozenset({"client_created", "client_updated", "client_disabled",
                           "client_enabled", "client_secret_regenerated", "client_deleted"})

@@ -14,12 +14,15 @@ E017 PORTAL_MAX_CLIENTS not a positive integer
 E018 ASSERTION_MAX_AGE_SECONDS not an integer from 1 to 86400
 E019 DPOP_ALGORITHMS not a non-empty list of ES256, RS256, PS256, EdDSA, Ed25519
 E020 DPOP_PROOF_MAX_AGE_SECONDS not an integer from 1 to 3600
+E021 TOKENS_PER_CLIENT_PER_HOUR not None or an integer, 1 or more
 W001 ISSUER uses http on a host other than localhost / loopback
 W002 the default cache is process-local and DEBUG is off (brute-force counts not shared)
 W003 remote mode with a process-local cache and DEBUG off (DPoP replays not caught across
      processes)
 W004 TRUSTED_PROXIES says a proxy is in front of an https site, but SECURE_PROXY_SSL_HEADER
      is unset (request URLs, and so DPoP's htu, are built as http)
+W005 TOKENS_PER_CLIENT_PER_HOUR with a process-local cache and DEBUG off (each worker counts
+     its own tokens)
 """
 
 from __future__ import annotations
@@ -168,6 +171,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
     errors.extend(check_portal())
     errors.extend(check_cache())
     errors.extend(check_dpop())
+    errors.extend(check_token_quota())
     return errors
 
 
@@ -254,6 +258,22 @@ def check_dpop() -> list[CheckMessage]:
 
 PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
                         "django.core.cache.backends.dummy.DummyCache")
+
+
+def check_token_quota() -> list[CheckMessage]:
+    """E021 and W005: the token issuance quota (CONTRACT §14)."""
+    quota = oauth_cc_settings.TOKENS_PER_CLIENT_PER_HOUR
+    if quota is not None and (not _is_int(quota) or quota < 1):
+        return [Error("OAUTH_CC['TOKENS_PER_CLIENT_PER_HOUR'] must be None (no limit) or an "
+                      "integer, 1 or more.", id="oauth_cc.E021")]
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if quota is not None and backend in PROCESS_LOCAL_CACHES and not settings.DEBUG:
+        return [Warning(
+            "The default cache is process-local: each worker counts the tokens it issues on "
+            "its own, so a client may get TOKENS_PER_CLIENT_PER_HOUR tokens from every worker.",
+            hint="Use a shared cache such as Redis when several processes serve the token "
+                 "endpoint.", id="oauth_cc.W005")]
+    return []
 
 
 def check_cache() -> list[CheckMessage]:

@@ -113,6 +113,8 @@ def parse_basic(request: HttpRequest) -> tuple[str, str]:
 
 
 def query_has_credentials(request: HttpRequest) -> bool:
+    if not request.META.get("QUERY_STRING"):
+        return False  # no query to parse (request.GET would build an empty QueryDict)
     return any(name in request.GET for name in CREDENTIAL_PARAMETERS)
 
 

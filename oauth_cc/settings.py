@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     # remembered in the cache that long.
     "DPOP_ALGORITHMS": ["ES256", "RS256", "PS256", "EdDSA"],
     "DPOP_PROOF_MAX_AGE_SECONDS": 60,
+    # The most tokens one client may get in any hour (a sliding hour, counted in the shared
+    # cache); None: no limit. A client's own `tokens_per_hour` overrides it.
+    "TOKENS_PER_CLIENT_PER_HOUR": None,
 }
 
 
@@ -120,6 +123,7 @@ class OAuthCCSettings:
     PORTAL_MAX_CLIENTS: int
     DPOP_ALGORITHMS: list[str]
     DPOP_PROOF_MAX_AGE_SECONDS: int
+    TOKENS_PER_CLIENT_PER_HOUR: int | None
 
     @property
     def user_settings(self) -> dict[str, Any]:

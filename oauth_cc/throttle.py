@@ -30,6 +30,7 @@ Memcached) when several processes serve the token endpoint (system check W002).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -95,8 +96,13 @@ def client_address(request: HttpRequest) -> str:
         forwarded = [a for a in forwarded if a]
         if len(forwarded) >= hops:
             chosen = forwarded[-hops]
-    ip = _parse_address(chosen) or _parse_address(remote)
-    return str(ip) if ip is not None else remote
+    return _normalised(chosen) or _normalised(remote) or remote
+
+
+@functools.lru_cache(maxsize=1024)  # a pure function; the same few addresses come again
+def _normalised(value: str) -> str | None:
+    ip = _parse_address(value)
+    return str(ip) if ip is not None else None
 
 
 def _bucket(address: str) -> str:
@@ -131,6 +137,7 @@ def _limits(client_id: str, address: str) -> tuple[_Limit | None, list[_Limit]]:
     return (exact if exact.limit > 0 else None), [limit for limit in volume if limit.limit > 0]
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function, called three times per request
 def _key(kind: str, *parts: str) -> str:
     return PREFIX + kind + ":" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
@@ -231,12 +238,24 @@ def _take_slot(limit: _Limit, window: float) -> bool:
 def _incr_or_open(limit: _Limit, window: float) -> int:
     """Add one to ``limit``'s counter (a slot, or a volume limit's failure), opening a window
     if none is open; return the new count."""
+    return count(limit.key, _timeout(window))
+
+
+def count(key: str, timeout: int) -> int:
+    """Add one to the shared counter ``key``, creating it to live ``timeout`` seconds if there
+    is none; return the new count. Atomic on every cache Django ships (``incr``, ``add``)."""
     try:
-        return cache.incr(limit.key)
-    except ValueError:  # none open (incr never creates one): open it, unless another just did
-        if cache.add(limit.key, 1, _timeout(window)):
+        return int(cache.incr(key))
+    except ValueError:  # none yet (incr never creates one): create it, unless another just did
+        if cache.add(key, 1, timeout):
             return 1
-        return cache.incr(limit.key)
+        return int(cache.incr(key))
+
+
+def uncount(key: str) -> None:
+    """Take one off the shared counter ``key`` (nothing if it expired meanwhile)."""
+    with suppress(ValueError):
+        cache.decr(key)
 
 
 def _fail(exact: _Limit | None, volume: list[_Limit], window: float) -> None:
@@ -257,8 +276,7 @@ def _fail(exact: _Limit | None, volume: list[_Limit], window: float) -> None:
 def _give_back(limit: _Limit) -> None:
     # Django's Redis incr checks that the key exists, then increments: if it expires in
     # between, the counter comes back without expiry until a failure gives it one.
-    with suppress(ValueError):  # the window closed meanwhile: nothing to give back
-        cache.decr(limit.key)
+    uncount(limit.key)  # nothing if the window closed meanwhile
 
 
 def _timeout(window: float) -> int:

@@ -18,7 +18,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from oauth_cc import audit, clock, dpop, last_used, throttle
+from oauth_cc import audit, clock, dpop, last_used, quota, throttle
 from oauth_cc import scopes as scope_rules
 from oauth_cc.acceptance import verify_access_token, verify_signature_and_claims
 from oauth_cc.client_auth import authenticate_client, client_credentials, read_form
@@ -124,6 +124,7 @@ class TokenView(OAuthEndpoint):
         granted = scope_rules.grant(params.get("scope"), client.scopes)
         expires_in = parse_expires_in(params.get("expires_in"))
         jkt = self.dpop_binding(request, client)
+        self.count_token(client, address)
         issued = mint_access_token(client_id=client.client_id, project_id=client.project_id,
                                    scopes=granted, expires_in=expires_in, jkt=jkt)
         last_used.touch(client.pk)
@@ -131,6 +132,21 @@ class TokenView(OAuthEndpoint):
                    project_id=client.project_id, jti=issued.jti, scope=issued.scope,
                    expires_in=issued.expires_in, remote_addr=address)
         return JsonResponse(issued.response_body())
+
+    def count_token(self, client: ClientRecord, address: str) -> None:
+        """Count the token about to be issued against the client's quota (CONTRACT §14), or
+        raise ``QuotaExceeded`` (429 ``slow_down``, ``Retry-After``): last of the checks, so
+        that only a token that will be issued counts."""
+        limit = client.token_quota
+        if limit is None:
+            return
+        try:
+            quota.take(client.client_id, limit)
+        except quota.QuotaExceeded as refused:
+            audit.emit(audit.token_quota_exceeded, "token_quota_exceeded",
+                       client_id=client.client_id, project_id=client.project_id, limit=limit,
+                       retry_after=refused.retry_after, remote_addr=address)
+            raise
 
     def dpop_binding(self, request: HttpRequest, client: ClientRecord) -> str | None:
         """The thumbprint of the key the request's DPoP proof (RFC 9449 §4.3) proves, to bind

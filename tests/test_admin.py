@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from django.test import Client as HttpClient
 from django.test import override_settings
 
-from oauth_cc import clock
+from oauth_cc import audit, clock
 from oauth_cc.admin.clients import ShownOnce
 from oauth_cc.credentials import HASH_PREFIX, check_secret
 from oauth_cc.keys import CIPHERTEXT_PREFIX
@@ -610,3 +610,65 @@ def test_the_secretless_client_pages_show_no_template_syntax(
         response = admin_http.get(page)
         assert response.status_code == 200
         assert TEMPLATE_SYNTAX.search(visible_text(response)) is None, page
+
+
+def test_require_dpop_on_the_add_and_change_forms_and_the_list(
+        admin_http: HttpClient, http: HttpClient, scopes: dict[str, Scope]) -> None:
+    """CONTRACT.md §12: staff turn require_dpop on and off; the token endpoint applies it at
+    once (saved with save(): post_save drops the cached record), and it is audited."""
+    assert 'name="require_dpop"' in admin_http.get(CLIENTS + "add/").content.decode()
+    response = add_client(admin_http, scopes, name="Bound", require_dpop="on")
+    assert Client.objects.get(name="Bound").require_dpop
+    client = Client.objects.get(client_id=re.search(
+        r'id="oauth-cc-client-id" value="([^"]+)"', response.content.decode()).group(1))
+    secret = shown_secret(response)
+    refused = token_request(http, client.client_id, secret)
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_dpop_proof")
+
+    page = admin_http.get(f"{CLIENTS}{client.pk}/change/").content.decode()
+    assert 'name="require_dpop"' in page and "checked" in page.split('name="require_dpop"')[1]
+    assert change_client(admin_http, client).status_code == 302  # unticked: off
+    assert not Client.objects.get(pk=client.pk).require_dpop
+    assert token_request(http, client.client_id, secret).status_code == 200
+    updated: list[dict[str, Any]] = []
+
+    def receiver(sender: object, **fields: Any) -> None:
+        updated.append(fields)
+
+    audit.client_updated.connect(receiver)
+    try:
+        assert change_client(admin_http, client, require_dpop="on").status_code == 302
+    finally:
+        audit.client_updated.disconnect(receiver)
+    assert token_request(http, client.client_id, secret).status_code == 400
+    assert [fields["fields"] for fields in updated] == [["require_dpop"]]
+
+    changelist = admin_http.get(CLIENTS)
+    assert "require_dpop" in changelist.context["cl"].list_display
+    assert admin_http.get(CLIENTS, {"require_dpop__exact": "1"}).context["cl"].result_count == 1
+
+
+def test_tokens_per_hour_on_the_change_form_applies_at_once(
+        admin_http: HttpClient, http: HttpClient, scopes: dict[str, Scope]) -> None:
+    """CONTRACT.md §14: staff give a client its own token quota; the token endpoint applies
+    it at once, a quota of 0 is refused by the form, and the change is audited."""
+    client, secret = Client.objects.create_client("Quota", scopes=["address"])
+    assert 'name="tokens_per_hour"' in admin_http.get(
+        f"{CLIENTS}{client.pk}/change/").content.decode()
+    refused = change_client(admin_http, client, tokens_per_hour="0")
+    assert refused.status_code == 200 and field_errors(refused, "tokens_per_hour")
+    updated: list[dict[str, Any]] = []
+
+    def receiver(sender: object, **fields: Any) -> None:
+        updated.append(fields)
+
+    audit.client_updated.connect(receiver)
+    try:
+        assert change_client(admin_http, client, tokens_per_hour="1").status_code == 302
+    finally:
+        audit.client_updated.disconnect(receiver)
+    assert Client.objects.get(pk=client.pk).tokens_per_hour == 1
+    assert [fields["fields"] for fields in updated] == [["tokens_per_hour"]]
+    assert token_request(http, client.client_id, secret).status_code == 200
+    over = token_request(http, client.client_id, secret)
+    assert (over.status_code, over.json()["error"]) == (429, "slow_down")

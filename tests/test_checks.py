@@ -42,6 +42,22 @@ def test_process_local_cache_warning(settings, backend, debug, expected):
     assert ids() == expected
 
 
+@pytest.mark.parametrize(("backend", "debug", "expected"), [
+    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W002", "oauth_cc.W005"]),
+    ("django.core.cache.backends.locmem.LocMemCache", True, []),
+    ("django.core.cache.backends.redis.RedisCache", False, []),
+])
+def test_a_token_quota_needs_a_shared_cache(settings, backend, debug, expected):
+    settings.DEBUG = debug
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "x"}}
+    assert ids(TOKENS_PER_CLIENT_PER_HOUR=100) == expected
+
+
+def test_good_token_quotas_pass(settings):
+    settings.DEBUG = True
+    assert ids(TOKENS_PER_CLIENT_PER_HOUR=None) == ids(TOKENS_PER_CLIENT_PER_HOUR=1) == []
+
+
 def test_remote_mode_warns_only_that_dpop_replays_are_not_shared(settings):
     """No brute-force counts there (W002), but DPoP proofs' jti are remembered (W003)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -134,6 +150,11 @@ def test_missing_oauth_cc_setting(settings):
     ({"DPOP_ALGORITHMS": ["ES256", "HS256"]}, "oauth_cc.E019"),
     ({"DPOP_ALGORITHMS": ["none"]}, "oauth_cc.E019"),
     ({"DPOP_ALGORITHMS": ["ES384"]}, "oauth_cc.E019"),
+    ({"TOKENS_PER_CLIENT_PER_HOUR": 0}, "oauth_cc.E021"),
+    ({"TOKENS_PER_CLIENT_PER_HOUR": -5}, "oauth_cc.E021"),
+    ({"TOKENS_PER_CLIENT_PER_HOUR": "100"}, "oauth_cc.E021"),
+    ({"TOKENS_PER_CLIENT_PER_HOUR": 10.5}, "oauth_cc.E021"),
+    ({"TOKENS_PER_CLIENT_PER_HOUR": True}, "oauth_cc.E021"),
     ({"DPOP_PROOF_MAX_AGE_SECONDS": 0}, "oauth_cc.E020"),
     ({"DPOP_PROOF_MAX_AGE_SECONDS": 3601}, "oauth_cc.E020"),
     ({"DPOP_PROOF_MAX_AGE_SECONDS": "60"}, "oauth_cc.E020"),

@@ -54,7 +54,7 @@ SHOWN_ONCE_TEMPLATE = "oauth_cc/admin/client_secret.html"
 # Where save_model() leaves the new secret for response_add(): on this request object only.
 _SHOWN_ONCE_ATTR = "_oauth_cc_shown_once"
 # The fields whose change is audited as client_updated (is_active has its own events).
-AUDITED_FIELDS = ("name", "project", "scopes")
+AUDITED_FIELDS = ("name", "project", "scopes", "require_dpop", "tokens_per_hour")
 # The model fields the forms set only through Client.use_private_key_jwt/use_client_secret,
 # never by assignment: the forms' fields of these names are their own.
 AUTHENTICATION_FIELDS = ("auth_method", "jwks", "jwks_uri")
@@ -79,7 +79,8 @@ class ClientCreationForm(AuthenticationForm, ClientFormBase):
 
     class Meta:
         model = Client
-        fields = ("name", "project", "scopes", "is_active")
+        fields = ("name", "project", "scopes", "is_active", "require_dpop",
+                  "tokens_per_hour")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,9 +114,9 @@ class ClientAdmin(ActingAdmin[Client]):
     add_form = ClientCreationForm
     form = ClientChangeForm
     change_form_template = "oauth_cc/admin/client_change_form.html"
-    list_display = ("name", "client_id", "project", "scope_list", "auth_method", "is_active",
-                    "created_at", "last_used_at")
-    list_filter = ("is_active", "auth_method", "project", "scopes")
+    list_display = ("name", "client_id", "project", "scope_list", "auth_method", "require_dpop",
+                    "is_active", "created_at", "last_used_at")
+    list_filter = ("is_active", "auth_method", "require_dpop", "project", "scopes")
     list_select_related = ("project",)
     search_fields = ("name", "client_id", "project__name")
     readonly_fields = ("client_id", "created_at", "secret_updated_at", "previous_secret",
@@ -124,7 +125,8 @@ class ClientAdmin(ActingAdmin[Client]):
     actions = ("disable_clients", "enable_clients")
     add_fieldsets = (
         (None, {
-            "fields": ("name", "project", "scopes", "is_active"),
+            "fields": ("name", "project", "scopes", "is_active", "require_dpop",
+                       "tokens_per_hour"),
             "description": _("The client id is generated when you save. A client secret is "
                              "generated too, and shown once on the next page; a "
                              "private_key_jwt client has none."),
@@ -134,7 +136,9 @@ class ClientAdmin(ActingAdmin[Client]):
     #: Never shown (not as fields, not read only), and refused as changelist lookups.
     hidden_fields = ("secret_hash", "previous_secret_hash")
     fieldsets = (
-        (None, {"fields": ("name", "project", "scopes", "is_active")}),
+        # require_dpop: saved by the admin's save(), whose post_save drops cached records.
+        (None, {"fields": ("name", "project", "scopes", "is_active", "require_dpop",
+                           "tokens_per_hour")}),
         (_("Client authentication"), {
             "fields": (*AUTHENTICATION_FIELDS, "key_ids"),
             "description": _("Switching to private_key_jwt removes the client's secret: the "

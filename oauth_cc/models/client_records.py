@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import clock, credentials
+from oauth_cc.settings import oauth_cc_settings
 
 # The values of Client.auth_method (Client.AuthMethod), here so that a record needs no model.
 CLIENT_SECRET = "client_secret"  # noqa: S105 - a method's name, not a secret
@@ -39,6 +40,15 @@ class ClientRecord:
     jwks_uri: str = ""
     #: Its tokens must be DPoP-bound: a token request without a DPoP proof is refused.
     require_dpop: bool = False
+    #: Its own cap on tokens per sliding hour; None: the site's TOKENS_PER_CLIENT_PER_HOUR.
+    tokens_per_hour: int | None = None
+
+    @property
+    def token_quota(self) -> int | None:
+        """How many tokens it may get in an hour (CONTRACT §14), or None for no limit."""
+        if self.tokens_per_hour is not None:
+            return self.tokens_per_hour
+        return oauth_cc_settings.TOKENS_PER_CLIENT_PER_HOUR
 
     @property
     def uses_private_key_jwt(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
@@ -118,7 +119,8 @@ class Project(models.Model):
 
 _RECORD_FIELDS = ("pk", "client_id", "project_id", "secret_hash", "previous_secret_hash",
                   "previous_secret_expires_at", "is_active", "project__is_active",
-                  "auth_method", "jwks", "jwks_uri", "require_dpop", "scopes__name")
+                  "auth_method", "jwks", "jwks_uri", "require_dpop", "tokens_per_hour",
+                  "scopes__name")
 
 
 def _canonical_json(document: Mapping[str, Any] | None) -> str:
@@ -132,32 +134,35 @@ class ClientManager(models.Manager["Client"]):
     @sensitive_variables("secret")
     def create_client(self, name: str, *, project: Project | None = None,
                       scopes: Iterable[str | Scope] = (), is_active: bool = True,
-                      require_dpop: bool = False) -> tuple[Client, str]:
+                      require_dpop: bool = False, tokens_per_hour: int | None = None
+                      ) -> tuple[Client, str]:
         """Create a client with a new id and secret. Returns ``(client, plaintext_secret)``.
 
         Without ``project`` a project named ``name`` is created. Raises ``UnknownScopes`` if a
         scope name does not exist; nothing is created then. ``require_dpop``: the client gets
-        only DPoP-bound tokens (RFC 9449).
+        only DPoP-bound tokens (RFC 9449). ``tokens_per_hour``: its own token quota.
         """
         client = self.model(name=name, project=project, is_active=is_active,
-                            require_dpop=require_dpop)
+                            require_dpop=require_dpop, tokens_per_hour=tokens_per_hour)
         secret = client.issue_credentials(scopes)
         return client, secret
 
     def create_secretless_client(self, name: str, *, project: Project | None = None,
                                  scopes: Iterable[str | Scope] = (), is_active: bool = True,
                                  jwks: Mapping[str, Any] | str | None = None,
-                                 jwks_uri: str = "", require_dpop: bool = False) -> Client:
+                                 jwks_uri: str = "", require_dpop: bool = False,
+                                 tokens_per_hour: int | None = None) -> Client:
         """Create a ``private_key_jwt`` client with a new id and no secret; it authenticates
         with assertions signed by a key of ``jwks`` (a JWK Set) or of the set at
         ``jwks_uri`` (exactly one of the two).
 
         Without ``project`` a project named ``name`` is created. Raises ``ValidationError``
         for keys or a URL a client may not register, and ``UnknownScopes`` if a scope name
-        does not exist; nothing is created then. ``require_dpop`` as for ``create_client``.
+        does not exist; nothing is created then. ``require_dpop`` and ``tokens_per_hour`` as
+        for ``create_client``.
         """
         client = self.model(name=name, project=project, is_active=is_active,
-                            require_dpop=require_dpop)
+                            require_dpop=require_dpop, tokens_per_hour=tokens_per_hour)
         client.issue_secretless(scopes, jwks=jwks, jwks_uri=jwks_uri)
         return client
 
@@ -176,13 +181,14 @@ class ClientManager(models.Manager["Client"]):
         records = {}
         for client_id, client_rows in found.items():
             (pk, _, project_id, secret_hash, previous, previous_until, active, project_active,
-             auth_method, jwks, jwks_uri, require_dpop, _) = client_rows[0]
+             auth_method, jwks, jwks_uri, require_dpop, tokens_per_hour, _) = client_rows[0]
             records[client_id] = ClientRecord(
                 pk, client_id, project_id, secret_hash, previous,
                 previous_until.timestamp() if previous_until is not None else None,
                 bool(active), bool(project_active),
                 tuple(sorted(row[-1] for row in client_rows if row[-1])),
-                auth_method, _canonical_json(jwks), jwks_uri, bool(require_dpop))
+                auth_method, _canonical_json(jwks), jwks_uri, bool(require_dpop),
+                tokens_per_hour)
         return records
 
 
@@ -227,6 +233,13 @@ class Client(models.Model):
         _("Require DPoP-bound tokens"), default=False,
         help_text=_("When on, the token endpoint refuses this client a token unless its "
                     "request carries a valid DPoP proof (RFC 9449)."))
+    #: CONTRACT §14: this client's own cap on tokens per sliding hour (None: the site's
+    #: TOKENS_PER_CLIENT_PER_HOUR).
+    tokens_per_hour = models.PositiveIntegerField(
+        _("tokens per hour"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("The most tokens this client may get in any hour; empty for the site's "
+                    "default (TOKENS_PER_CLIENT_PER_HOUR). Clients should reuse a token until "
+                    "it expires."))
 
     objects: ClassVar[ClientManager] = ClientManager()
     _loaded_is_active: bool | None = None
