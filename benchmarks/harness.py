@@ -237,7 +237,8 @@ def paired(*, vs_sign: dict[str, Callable[[], Any]] | None = None,
            vs_verify: dict[str, Callable[[], Any]] | None = None,
            others: dict[str, Callable[[], Any]] | None = None,
            ratios: dict[str, tuple[str, str]] | None = None,
-           differences: dict[str, tuple[str, str]] | None = None, seconds: float,
+           differences: dict[str, tuple[str, str]] | None = None,
+           rates: dict[str, tuple[str, tuple[str, ...]]] | None = None, seconds: float,
            rounds: int = 9) -> dict[str, float]:
     """Figures measured in turns with the limits of ``rs256_reference``, round by round.
 
@@ -248,7 +249,9 @@ def paired(*, vs_sign: dict[str, Callable[[], Any]] | None = None,
     ``NAME_per_verify``, its cost in raw RS256 verifications. ``others`` are only measured in
     the same turns (``NAME_us``), for ``ratios`` (``{key: (numerator, denominator)}``, µs over
     µs) and ``differences`` (``{key: (a, b)}``, a µs minus b µs) between any two of the
-    functions, the limits (``raw_sign``, ``raw_verify``, ``pyjwt_decode``) included. Each ratio
+    functions, the limits (``raw_sign``, ``raw_verify``, ``pyjwt_decode``) included;
+    ``rates`` (``{key: (name, (limit, ...))}``) is NAME's rate as a fraction of the rate of
+    doing all the limits once each (their µs summed over NAME's µs). Each ratio
     or difference is the median of the rounds' own, so it holds while the shared machine's
     speed drifts; ratios between two processes are taken between these normalised figures.
     """
@@ -274,4 +277,7 @@ def paired(*, vs_sign: dict[str, Callable[[], Any]] | None = None,
         out[key] = median_ratio(per_round, numerator, denominator)
     for key, (a, b) in (differences or {}).items():
         out[key] = statistics.median(r[a] - r[b] for r in per_round)
+    for key, (name, limits) in (rates or {}).items():
+        out[key] = statistics.median(sum(r[limit] for limit in limits) / r[name]
+                                     for r in per_round)
     return out

@@ -91,6 +91,155 @@ def token_endpoint(samples: int) -> tuple[dict[str, float], Callable[[], None]]:
             "token_queries_max": queries["max"]}, request
 
 
+# Each assertion is accepted once (its jti is remembered in the cache): the benchmark signs a
+# pool of them beforehand, outside the timing, and forgets their jti when it starts the pool
+# over (one cache.clear() per pool, a few µs over hundreds of requests).
+ASSERTION_POOL = 256
+
+
+def private_key_jwt_token_endpoint() -> tuple[dict[str, float], Callable[[], None]]:
+    """``POST /oauth/token`` by a ``private_key_jwt`` client (CONTRACT §11) with an RS256
+    assertion, through the WSGI handler as ``token_endpoint``: its queries and the callable.
+
+    The server verifies one RS256 assertion and signs one RS256 token per request: the limit
+    it is compared with is one raw sign plus one raw verify.
+    """
+    from urllib.parse import urlencode
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from django.core.cache import cache
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from oauth_cc.client_assertion import ASSERTION_TYPE
+    from oauth_cc.models import Client
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    client = Client.objects.create_secretless_client(
+        f"bench pkjwt {secrets.token_hex(4)}", scopes=["address"],
+        jwks={"keys": [{**jwk, "kid": "bench", "use": "sig", "alg": "RS256"}]})
+    audience, now = f"{harness.ISSUER}/oauth/token", int(time.time())
+    bodies = [urlencode({
+        "grant_type": "client_credentials", "scope": "address",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": jwt.encode(
+            {"iss": client.client_id, "sub": client.client_id, "aud": audience, "iat": now,
+             "exp": now + 1800, "jti": secrets.token_urlsafe(16)},
+            key, algorithm="RS256", headers={"kid": "bench"}),
+    }).encode() for _ in range(ASSERTION_POOL)]
+    app, position = WSGIHandler(), 0
+
+    def request() -> None:
+        nonlocal position
+        if position == len(bodies):
+            cache.clear()  # the pool's jti were all used: start it over
+            position = 0
+        body, position = bodies[position], position + 1
+        status, content = harness.wsgi_call(app, harness.environ("POST", "/oauth/token",
+                                                                 body=body))
+        assert status.startswith("200"), content
+
+    for _ in range(20):  # warm: the client's record and parsed keys cached
+        request()
+    queries = harness.queries_per_call(request, 100)
+    return {"pkjwt_token_queries": queries["median"],
+            "pkjwt_token_queries_mean": queries["mean"]}, request
+
+
+DPOP_PROOF_POOL = 512
+
+
+def dpop_auth() -> tuple[dict[str, float], dict[str, Callable[[], None]]]:
+    """``BearerJWTAuthentication.authenticate()`` + ``HasScope`` of a DPoP-bound token (the
+    verified-token cache warm) with a new ES256 proof each call (CONTRACT §12), and one raw
+    ES256 verify, the limit it is compared with beside the raw RS256 verify.
+
+    Proofs are signed beforehand (a pool, outside the timing); each is accepted once, so the
+    pool's jti are forgotten (``cache.clear()``) when it starts over. The proofs' ``iat``
+    window is widened to an hour in this process only, so that a pool made at the start
+    stays valid for the run: the checks cost the same whatever the window.
+    """
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from oauth_cc import dpop
+    from oauth_cc.authentication import BearerJWTAuthentication
+    from oauth_cc.models import Client
+    from oauth_cc.permissions import HasScope
+    from oauth_cc.settings import oauth_cc_settings
+    from oauth_cc.testing import mint_token
+
+    settings.OAUTH_CC = {**settings.OAUTH_CC, "DPOP_PROOF_MAX_AGE_SECONDS": 3600}
+    oauth_cc_settings.reload()
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    client, _ = Client.objects.create_client(f"bench dpop {secrets.token_hex(4)}",
+                                             scopes=["address"], require_dpop=True)
+    token = mint_token(client, ["address"], expires_in=3600,
+                       jkt=dpop.jwk_thumbprint(key.public_key()))
+    url, now = "http://127.0.0.1:8000/api/x", int(time.time())
+    proofs = [jwt.encode({"htm": "GET", "htu": url, "iat": now, "jti": uuid.uuid4().hex,
+                          "ath": dpop.access_token_hash(token)},
+                         key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": jwk})
+              for _ in range(DPOP_PROOF_POOL)]
+    request = Request(RequestFactory().get("/api/x", HTTP_HOST="127.0.0.1:8000",
+                                           HTTP_AUTHORIZATION=f"DPoP {token}"))
+    meta = request._request.META
+
+    class View(APIView):
+        required_scopes = ["address"]
+
+    view, authentication, permission, position = View(), BearerJWTAuthentication(), \
+        HasScope(), 0
+
+    def call() -> None:
+        nonlocal position
+        if position == len(proofs):
+            cache.clear()  # every proof of the pool was used: start it over
+            position = 0
+        meta["HTTP_DPOP"], position = proofs[position], position + 1
+        result = authentication.authenticate(request)
+        assert result is not None, "the DPoP request was not accepted"
+        request.user, request.auth = result
+        assert permission.has_permission(request, view)
+
+    for _ in range(20):
+        call()
+    queries = harness.queries_per_call(call, 100)
+    message = b"x" * 400
+    es_key = ec.generate_private_key(ec.SECP256R1())
+    signature, public = es_key.sign(message, ec.ECDSA(hashes.SHA256())), es_key.public_key()
+    return {"dpop_auth_queries": queries["mean"]}, {
+        "dpop_auth": call,
+        "raw_es256_verify": lambda: public.verify(signature, message,
+                                                  ec.ECDSA(hashes.SHA256()))}
+
+
+def quota_token_endpoint() -> Callable[[], None]:
+    """``token_endpoint``'s request for a client under a token quota it never reaches
+    (CONTRACT §14): the quota's cost is this one's time over that one's."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from oauth_cc.models import Client
+
+    client, secret = Client.objects.create_client(
+        f"bench quota {secrets.token_hex(4)}", scopes=["address", "phone"],
+        tokens_per_hour=10**9)
+    request = harness.token_request(WSGIHandler(), client.client_id, secret)
+    for _ in range(20):
+        request()
+    return request
+
+
 # The cold-cache figure presents more distinct tokens than the verified-token cache holds, so
 # that each call verifies its token as a new one. At the library's limit (10,000) that would
 # mean minting 10,000+ tokens per run; the limit is lowered in this process instead. The cache
@@ -168,20 +317,33 @@ def main() -> None:
     results.update(limits)
     token, token_request = token_endpoint(200 if args.quick else 1000)
     results.update(token)
+    pkjwt, pkjwt_request = private_key_jwt_token_endpoint()
+    results.update(pkjwt)
+    quota_request = quota_token_endpoint()
     auth, calls = bearer_auth()
     results.update(auth)
+    dpop_figures, dpop_calls = dpop_auth()
+    results.update(dpop_figures)
     # Measured in turns, round by round: the token endpoint against the raw sign; the
     # authentication, warm and cold, against the raw verify (and PyJWT decode); the view with
     # the classes against the same view without them.
-    paired = harness.paired(vs_sign={"token": token_request, "pyjwt_encode": pyjwt_encode},
+    paired = harness.paired(vs_sign={"token": token_request, "pyjwt_encode": pyjwt_encode,
+                                     "token_quota": quota_request},
                             vs_decode={"auth": calls["warm"]},
                             vs_verify={"auth_cold": calls["cold"]},
                             others={"view_open": calls["view_open"],
-                                    "view_protected": calls["view_protected"]},
+                                    "view_protected": calls["view_protected"],
+                                    "pkjwt_token": pkjwt_request, **dpop_calls},
                             ratios={"auth_warm_per_verify": ("auth", "raw_verify"),
                                     "auth_cold_per_decode": ("auth_cold", "pyjwt_decode"),
-                                    "view_protected_per_open": ("view_protected", "view_open")},
+                                    "view_protected_per_open": ("view_protected", "view_open"),
+                                    "token_quota_per_token": ("token_quota", "token")},
                             differences={"view_overhead_us": ("view_protected", "view_open")},
+                            rates={"pkjwt_per_sign_verify": ("pkjwt_token",
+                                                             ("raw_sign", "raw_verify")),
+                                   # a cost, not a rate: the limits over dpop_auth, inverted
+                                   "dpop_verifies_per_auth": ("dpop_auth", (
+                                       "raw_es256_verify", "raw_verify"))},
                             seconds=seconds * 2, rounds=11 if args.quick else 41)
     results["paired"] = paired
     results.update({
@@ -199,6 +361,13 @@ def main() -> None:
         "view_open_us": paired["view_open_us"],
         "view_protected_us": paired["view_protected_us"],
         "view_overhead_us": paired["view_overhead_us"],
+        "pkjwt_token_us": paired["pkjwt_token_us"],
+        "pkjwt_token_per_s": 1e6 / paired["pkjwt_token_us"],
+        "dpop_auth_us": paired["dpop_auth_us"],
+        "raw_es256_verify_us": paired["raw_es256_verify_us"],
+        "dpop_auth_per_verifies": 1 / paired["dpop_verifies_per_auth"],
+        "token_quota_us": paired["token_quota_us"],
+        "token_quota_overhead": paired["token_quota_per_token"] - 1,
     })
     harness.write_json(args.json, results)
     print(f"oauth_cc ({db}): token {results['token_per_s']:.0f}/s "
