@@ -11,8 +11,6 @@ proof is made just before it is sent, well inside its 60-second window.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -26,11 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.test_dpop import ath, public_jwk, thumbprint
 from tests.test_two_processes import (  # noqa: F401 - shared_cache is a fixture
-    ROOT,
     django_shell,
-    free_port,
+    serving,
     shared_cache,
-    wait_until_serving,
 )
 
 HOST = "api.test"
@@ -54,22 +50,8 @@ def send(url: str, *, data: dict[str, str] | None = None, **headers: str
 @pytest.fixture
 def workers(shared_cache: dict[str, str]) -> Any:  # noqa: F811 - the imported fixture
     """The base URLs of two server processes sharing the database and the cache."""
-    servers, bases = [], []
-    try:
-        for _ in range(2):
-            port = free_port()
-            servers.append(subprocess.Popen(
-                [sys.executable, "-m", "django", "runserver", "--noreload", "--nothreading",
-                 f"127.0.0.1:{port}"], cwd=ROOT, env=shared_cache, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
-            bases.append(f"http://127.0.0.1:{port}")
-        for base, server in zip(bases, servers, strict=True):
-            wait_until_serving(base + "/.well-known/jwks.json", server, time.monotonic() + 60)
+    with serving(shared_cache) as bases:
         yield bases
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 def test_a_dpop_proof_is_accepted_once_across_workers(shared_cache, workers):  # noqa: F811

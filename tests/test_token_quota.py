@@ -5,7 +5,6 @@ test_quota.py's; two worker processes on Redis are at the end."""
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,7 +12,7 @@ from django.core.cache import cache
 
 from oauth_cc import audit, clock, quota
 from tests.helpers import token_request
-from tests.test_two_processes import free_port, shared_cache, wait_until_serving  # noqa: F401
+from tests.test_two_processes import serving, shared_cache  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 T0 = 1_800_000_000 - 1_800_000_000 % quota.BUCKET
@@ -113,50 +112,21 @@ def test_refusal_is_audited(http, make_client, frozen, caplog):
 def test_two_workers_share_one_quota(shared_cache):  # noqa: F811 - the imported fixture
     """Two server processes on one Redis: 12 token requests sent to both at once get exactly
     the client's 5 tokens between them."""
-    import json
-    import subprocess
-    import sys
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from tests.test_two_processes import ROOT, django_shell
+    from tests.test_two_processes import django_shell, post
 
     env = shared_cache
     client_id, secret = django_shell(env, (
         "from oauth_cc.models import Client; "
         "c, s = Client.objects.create_client('quota', tokens_per_hour=5); "
         "print(c.client_id, s)")).split()
-    servers, bases = [], []
-    try:
-        for _ in range(2):
-            port = free_port()
-            servers.append(subprocess.Popen(
-                [sys.executable, "-m", "django", "runserver", "--noreload", "--nothreading",
-                 f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
-            bases.append(f"http://127.0.0.1:{port}")
-        for base, server in zip(bases, servers, strict=True):
-            wait_until_serving(base + "/.well-known/jwks.json", server, time.monotonic() + 60)
-
-        def post(index: int) -> tuple[int, dict[str, object]]:
-            data = urllib.parse.urlencode({"grant_type": "client_credentials",
-                                           "client_id": client_id,
-                                           "client_secret": secret}).encode()
-            request = urllib.request.Request(bases[index % 2] + "/oauth/token", data=data)
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    return int(response.status), json.loads(response.read())
-            except urllib.error.HTTPError as e:
-                with e:
-                    return e.code, json.loads(e.read())
+    with serving(env) as bases:
+        def request(index: int) -> tuple[int, dict[str, object]]:
+            return post(bases[index % 2] + "/oauth/token", {
+                "grant_type": "client_credentials", "client_id": client_id,
+                "client_secret": secret})
 
         with ThreadPoolExecutor(6) as pool:
-            answers = list(pool.map(post, range(12)))
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+            answers = list(pool.map(request, range(12)))
     codes = sorted(code for code, _ in answers)
     assert codes == [200] * 5 + [429] * 7, answers
     assert {body["error"] for code, body in answers if code == 429} == {"slow_down"}

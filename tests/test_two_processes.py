@@ -16,6 +16,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,28 @@ def wait_until_serving(url: str, process: subprocess.Popen, deadline: float) -> 
     raise AssertionError("server did not start")
 
 
+@contextmanager
+def serving(env: dict[str, str], count: int = 2) -> Iterator[list[str]]:
+    """``count`` server processes with ``env`` (one request at a time each, as sync workers
+    serve), ready; their base URLs. Stopped on leaving the block."""
+    servers, bases = [], []
+    try:
+        for _ in range(count):
+            port = free_port()
+            servers.append(subprocess.Popen(
+                [sys.executable, "-m", "django", "runserver", "--noreload", "--nothreading",
+                 f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+            bases.append(f"http://127.0.0.1:{port}")
+        for base, server in zip(bases, servers, strict=True):
+            wait_until_serving(base + "/.well-known/jwks.json", server, time.monotonic() + 60)
+        yield bases
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+
+
 @pytest.fixture
 def shared_database(tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -75,17 +99,9 @@ def test_disabling_a_client_reaches_every_worker_within_state_ttl(shared_databas
     token = django_shell(env, (
         "from oauth_cc.models import Scope; from oauth_cc.testing import mint_token; "
         "Scope.objects.create(name='address'); print(mint_token(scopes=['address']))"))
-    servers, urls = [], []
-    try:
-        for _ in range(2):
-            port = free_port()
-            servers.append(subprocess.Popen(
-                [sys.executable, "-m", "django", "runserver", "--noreload", "--nothreading",
-                 f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
-            urls.append(f"http://127.0.0.1:{port}/api/address")
-        for url, server in zip(urls, servers, strict=True):
-            wait_until_serving(url, server, time.monotonic() + 60)
+    with serving(env) as bases:
+        urls = [base + "/api/address" for base in bases]
+        for url in urls:
             assert status(url, token) == 200  # each worker now caches the client as active
 
         django_shell(env, (
@@ -98,10 +114,6 @@ def test_disabling_a_client_reaches_every_worker_within_state_ttl(shared_databas
             time.sleep(0.05)
         assert not pending, "a worker still accepts the disabled client's token"
         assert time.monotonic() - changed_at <= STATE_TTL + 2
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 # A jti is used once across workers: the replay check is in the shared cache.
@@ -166,19 +178,8 @@ def test_a_client_assertion_is_accepted_once_across_workers(shared_cache):
                            "exp": now + 60, "jti": uuid.uuid4().hex}, key, algorithm="ES256",
                           headers={"kid": "k1"})
 
-    servers, urls = [], []
-    try:
-        for _ in range(2):
-            port = free_port()
-            servers.append(subprocess.Popen(
-                [sys.executable, "-m", "django", "runserver", "--noreload", "--nothreading",
-                 f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
-            urls.append(f"http://127.0.0.1:{port}/oauth/token")
-        for url, server in zip(urls, servers, strict=True):
-            wait_until_serving(url.replace("/oauth/token", "/.well-known/jwks.json"), server,
-                               time.monotonic() + 60)
-
+    with serving(env) as bases:
+        urls = [base + "/oauth/token" for base in bases]
         used = assertion()
         params = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
                   "client_assertion": used}
@@ -189,7 +190,3 @@ def test_a_client_assertion_is_accepted_once_across_workers(shared_cache):
         assert body["error"] == "invalid_client"
         assert "used before" in str(body["error_description"])
         assert post(urls[1], {**params, "client_assertion": assertion()})[0] == 200
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
