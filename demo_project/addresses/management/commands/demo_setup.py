@@ -67,6 +67,7 @@ class Command(BaseCommand):
         out(self.style.SUCCESS("django-oauth-cc demo is ready."))
         out(f"  Admin:         {base}/admin/   user admin   password {password}")
         out(f"  Portal:        {base}/portal/   user {CUSTOMER}   password {customer_password}")
+        out(f"  API docs:      {base}/api/docs/   (Swagger UI: Authorize with the client below)")
         out(f"  client_id:     {client.client_id}")
         out(f"  client_secret: {secret}")
         out("  (the secret is stored only as a hash: copy it now)")
