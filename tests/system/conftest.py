@@ -65,7 +65,8 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         rs_env = {k: v for k, v in os.environ.items()
                   if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
         rs_env.update(DJANGO_SETTINGS_MODULE="tests.system.resource_server.settings",
-                      OAUTH_CC_ISSUER=issuer_url)
+                      OAUTH_CC_ISSUER=issuer_url, OAUTH_CC_SYSTEM_RS_REDIS_URL=REDIS_URL,
+                      OAUTH_CC_SYSTEM_CACHE_PREFIX=run)
         try:
             manage(env, "migrate", "--noinput")
             manage(rs_env, "check", "--fail-level", "WARNING")

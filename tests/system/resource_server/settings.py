@@ -5,7 +5,8 @@ issuer's database. ``DATABASES`` is empty, so Django's dummy backend answers any
 an error (a 500): the system test thereby proves that remote-mode verification makes none.
 ``oauth_cc`` is installed only for its system checks; it needs no tables here.
 
-Environment: ``OAUTH_CC_ISSUER``, the issuer's URL.
+Environment: ``OAUTH_CC_ISSUER``, the issuer's URL; ``OAUTH_CC_SYSTEM_RS_REDIS_URL``, the
+Redis its workers share, and ``OAUTH_CC_SYSTEM_CACHE_PREFIX``.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ OAUTH_CC = {
     "JWKS_MIN_REFETCH_SECONDS": RS_JWKS_MIN_REFETCH_SECONDS,
     "LEEWAY_SECONDS": RS_LEEWAY_SECONDS,
 }
-# W002 is about counting failed client authentications at a token endpoint; this service
-# has none, so its process-local cache counts nothing.
-SILENCED_SYSTEM_CHECKS = ["oauth_cc.W002"]
+# Its workers share one Redis, as a deployment's would: a DPoP proof's jti is remembered
+# there, so a proof replayed to another worker is caught (system check W003).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": os.environ["OAUTH_CC_SYSTEM_RS_REDIS_URL"],
+                      "KEY_PREFIX": os.environ.get("OAUTH_CC_SYSTEM_CACHE_PREFIX", "")}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
