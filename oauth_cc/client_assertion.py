@@ -33,7 +33,8 @@ from django.dispatch import receiver
 from django.urls import get_urlconf, reverse
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import client_jwks, client_keys, jose, process_cache
+from oauth_cc import client_jwks, client_keys, jose
+from oauth_cc.cache import TTLMap
 from oauth_cc.settings import oauth_cc_settings
 
 if TYPE_CHECKING:
@@ -114,7 +115,8 @@ def parse(assertion: str) -> ParsedAssertion:
 
 # By (ISSUER, the URLconf in use): reverse() costs about as much as verifying the signature.
 # A URLconf may be set per request (request.urlconf), hence the key; there are few.
-_audiences: dict[tuple[str, object], tuple[str, str]] = {}
+_audiences: TTLMap[tuple[str, object], tuple[str, str]] = TTLMap(ttl=lambda: math.inf,
+                                                                  limit=16)
 
 
 def audiences() -> tuple[str, str]:
@@ -123,14 +125,10 @@ def audiences() -> tuple[str, str]:
     key = (oauth_cc_settings.ISSUER, get_urlconf())
     found = _audiences.get(key)
     if found is None:
-        if len(_audiences) >= 16:
-            _audiences.clear()
-        found = _audiences[key] = (
-            oauth_cc_settings.ISSUER, oauth_cc_settings.issuer_origin + reverse("oauth_cc:token"))
+        found = (oauth_cc_settings.ISSUER,
+                 oauth_cc_settings.issuer_origin + reverse("oauth_cc:token"))
+        _audiences.put(key, found)
     return found
-
-
-process_cache.register(_audiences.clear)
 
 
 @receiver(setting_changed)
