@@ -445,9 +445,12 @@ class Client(models.Model):
         return True
 
     def update(self, *, name: str | None = None,
-               scopes: Iterable[str | Scope] | None = None) -> list[str]:
-        """Rename the client and/or replace its allowed scopes; return the names of the fields
-        that changed (audited as ``client_updated``). None leaves a field as it is.
+               scopes: Iterable[str | Scope] | None = None,
+               require_dpop: bool | None = None) -> list[str]:
+        """Rename the client, replace its allowed scopes, and/or require DPoP-bound tokens or
+        not; return the names of the fields that changed (audited as one
+        ``client_updated``). None leaves a field as it is. Saved with ``save()``, so every
+        worker's cached record goes (``signals``).
 
         Raises ``UnknownScopes`` if a scope name does not exist; nothing is saved then.
         """
@@ -456,11 +459,16 @@ class Client(models.Model):
         if found is not None and ({scope.pk for scope in found}
                                   != set(self.scopes.values_list("pk", flat=True))):
             changed.append("scopes")
+        if name is not None and name != self.name:
+            changed.append("name")
+            self.name = name
+        if require_dpop is not None and require_dpop != self.require_dpop:
+            changed.append("require_dpop")
+            self.require_dpop = require_dpop
         with transaction.atomic():
-            if name is not None and name != self.name:
-                changed.append("name")
-                self.name = name
-                self.save(update_fields=["name"])
+            fields = [field for field in changed if field != "scopes"]
+            if fields:
+                self.save(update_fields=fields)
             if found is not None and "scopes" in changed:
                 self.scopes.set(found)
         self.audit_update(changed)

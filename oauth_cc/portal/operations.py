@@ -6,10 +6,8 @@ staff allow the project, at most ``PORTAL_MAX_CLIENTS`` clients), then calls the
 the admin and the management commands call too (``Client.objects.create_client`` and
 ``create_secretless_client``, ``Client.regenerate_secret``, ``Client.use_private_key_jwt`` and
 ``use_client_secret``, ``Client.set_active``, ``Client.update``, ``Client.delete``), with the
-acting user named in the audit events. (``require_dpop``, which ``Client.update`` does not
-take, is saved here with ``save()``, so that the workers' caches drop the record, and audited
-as ``client_updated`` like the fields ``Client.update`` changes.) A refusal is a
-``PortalRefusal``; nothing has changed then.
+acting user named in the audit events. A refusal is a ``PortalRefusal``; nothing has
+changed then.
 """
 
 from __future__ import annotations
@@ -188,18 +186,7 @@ def set_require_dpop(client: Client, required: bool, *, actor: Any) -> bool:
     that changed. Raises ``ProjectNotEnabled``."""
     require_enabled(client.project)
     with audit.acting(actor):
-        return _set_require_dpop(client, required)
-
-
-def _set_require_dpop(client: Client, required: bool) -> bool:
-    if client.require_dpop == required:
-        return False
-    client.require_dpop = required
-    # save(): post_save makes the workers forget the cached record, so the token endpoint
-    # applies the change at once.
-    client.save(update_fields=["require_dpop"])
-    client.audit_update(["require_dpop"])
-    return True
+        return bool(client.update(require_dpop=required))
 
 
 def update_client(client: Client, *, actor: Any, name: str | None = None,
@@ -216,9 +203,7 @@ def update_client(client: Client, *, actor: Any, name: str | None = None,
         if keys is not None:  # first: what may be refused, before anything changed
             _registering(keys, lambda: client.use_private_key_jwt(jwks=keys.jwks,
                                                                    jwks_uri=keys.jwks_uri))
-        client.update(name=name, scopes=scopes)
-        if require_dpop is not None:
-            _set_require_dpop(client, require_dpop)
+        client.update(name=name, scopes=scopes, require_dpop=require_dpop)
         if is_active is not None:
             client.set_active(is_active)
 
