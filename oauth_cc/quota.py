@@ -48,7 +48,7 @@ def take(client_id: str, limit: int, *, now: float | None = None) -> None:
     current = int(now // BUCKET)
     key = _key(client_id, current)
     in_current = throttle.count(key, WINDOW + 2 * BUCKET)  # lives the hour it counts in, +1
-    closed = _closed_buckets(client_id, current)
+    closed = _closed_buckets(client_id, current, now)
     counts = (*closed, in_current)
     if used(counts, current, now) > limit:
         throttle.uncount(key)
@@ -81,14 +81,14 @@ def retry_after(counts: tuple[int, ...], current: int, now: float, limit: int) -
     return max(1, low)
 
 
-def _closed_buckets(client_id: str, current: int) -> tuple[int, ...]:
+def _closed_buckets(client_id: str, current: int, now: float) -> tuple[int, ...]:
     remembered = _closed.get((client_id, current))
     if remembered is not None:
         return remembered
     keys = [_key(client_id, bucket) for bucket in range(current - BUCKETS, current)]
     found = cache.get_many(keys)
     counts = tuple(max(0, int(found.get(key, 0))) for key in keys)
-    until = (current + 1) * BUCKET - clock.now()  # this bucket's end, on our clock
+    until = (current + 1) * BUCKET - now  # until this bucket ends
     _closed.put((client_id, current), counts,
                 expires_at=clock.monotonic() + max(0.0, min(float(BUCKET), until)))
     return counts

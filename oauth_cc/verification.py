@@ -169,6 +169,7 @@ def verify_with_key(token: str, keys: KeySource, expected: Expected, *, now: flo
 
 
 _NUMBER_TYPES = (int, float)  # bool is a subclass of int: compared by type, it is not one
+_IDENTIFIERS = ("sub", "client_id", "jti", "project")  # the claims we rely on, all strings
 
 
 def _time(claims: Mapping[str, Any], name: str) -> float:
@@ -203,9 +204,6 @@ def check_claims(claims: Mapping[str, Any], expected: Expected, *, now: float, l
             raise InvalidToken(f"The token's {name} claim is too long.")
     if type(claims.get("scope", "")) is not str:
         raise InvalidToken("The token's scope claim is not a string.")
-
-
-_IDENTIFIERS = ("sub", "client_id", "jti", "project")
 
 
 def check_lifetime(expires: float, not_before: float | None, *, now: float, leeway: float,
