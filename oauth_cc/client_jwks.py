@@ -230,7 +230,7 @@ def _load_jwk(entry: object, where: str) -> tuple[dict[str, Any], ClientKey]:
                                    or not all(isinstance(op, str) for op in operations)):
         raise ValidationError(f'{where} has key_ops without "verify".')
     try:
-        key = _public_key(entry)
+        key = strict_public_key(entry)
         algorithms = key_algorithms(key)
         algorithms = narrowed_algorithms(algorithms, entry.get("alg"))
     except ValueError as e:
@@ -250,9 +250,10 @@ def _member(entry: dict[str, Any], name: str) -> bytes:
         raise ValueError(f"has a {name!r} member that is not canonical base64url.") from e
 
 
-def _public_key(entry: dict[str, Any]) -> PublicKey:
-    """The key of a JWK whose ``kty`` is RSA, EC or OKP. Raises ``ValueError`` (completing
-    "Key N ...")."""
+def strict_public_key(entry: dict[str, Any]) -> PublicKey:
+    """The key of a JWK whose ``kty`` is RSA, EC or OKP, by the rules of registered client
+    keys (strict base64url, RSA of 2048 to 8192 bits with a sane exponent, P-256, Ed25519);
+    DPoP proofs' keys are read by it too. Raises ``ValueError`` (completing "Key N ...")."""
     kty = entry["kty"]
     if kty == "RSA":
         modulus, exponent = _member(entry, "n"), _member(entry, "e")

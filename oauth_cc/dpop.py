@@ -41,7 +41,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import jose
 from oauth_cc.cache import TTLMap
-from oauth_cc.client_jwks import _public_key, key_algorithms
+from oauth_cc.client_jwks import key_algorithms, strict_public_key
 from oauth_cc.exceptions import description_text
 from oauth_cc.keys import PRIVATE_JWK_MEMBERS, PublicKey, public_jwk, thumbprint
 from oauth_cc.settings import oauth_cc_settings
@@ -218,7 +218,7 @@ def _public(jwk: object) -> tuple[PublicKey, frozenset[str]]:
     try:
         # The JWK reader and key rules of private_key_jwt's registered keys: strict
         # base64url, RSA of 2048 to 8192 bits with a sane exponent, P-256, Ed25519.
-        key = _public_key(jwk)
+        key = strict_public_key(jwk)
         return key, key_algorithms(key)
     except ValueError as e:
         raise InvalidProof(f"The DPoP proof's jwk {e}") from e

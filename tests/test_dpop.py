@@ -458,8 +458,8 @@ def test_descriptions_hold_only_error_description_characters():
 
 def test_a_clients_repeated_proofs_parse_its_key_once(monkeypatch):
     calls = []
-    original = dpop._public_key
-    monkeypatch.setattr(dpop, "_public_key", lambda jwk: calls.append(1) or original(jwk))
+    original = dpop.strict_public_key
+    monkeypatch.setattr(dpop, "strict_public_key", lambda jwk: calls.append(1) or original(jwk))
     prover = Prover()
     for _ in range(3):
         check(prover.proof())
