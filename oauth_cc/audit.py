@@ -87,6 +87,6 @@ def emit(signal: Signal, event: str, **fields: Any) -> None:
     if not logger.isEnabledFor(level):
         return
     # Strings are quoted and escaped: a client id from a request may hold a line break.
-    text = " ".join(f"{name}={value!r}" if isinstance(value, str) else f"{name}={value}"
-                    for name, value in fields.items())
+    text = " ".join([f"{name}={value!r}" if isinstance(value, str) else f"{name}={value}"
+                     for name, value in fields.items()])
     logger.log(level, "%s %s", event, text, extra={"oauth_cc": {"event": event, **fields}})

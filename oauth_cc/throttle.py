@@ -36,11 +36,10 @@ import ipaddress
 import math
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import suppress
+from typing import NamedTuple
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.http import HttpRequest
 
 from oauth_cc import clock
@@ -116,8 +115,7 @@ def _bucket(address: str) -> str:
     return str(ip) if ip is not None else address
 
 
-@dataclass(frozen=True)
-class _Limit:
+class _Limit(NamedTuple):  # a tuple: three are made per token request
     key: str  # the counter; its window's start (a timestamp) is at key + ":start"
     limit: int
 
@@ -150,38 +148,58 @@ def _split(value: int) -> tuple[int, int]:
     return failures, slots - FAILURE // 2
 
 
-@dataclass
+def shared_cache() -> BaseCache:
+    """Django's default cache, where the counts live. Each function below takes it from its
+    caller, so that an attempt looks it up once: the ``cache`` proxy would look it up again
+    (a context-local lookup) for every operation."""
+    return caches[DEFAULT_CACHE_ALIAS]
+
+
 class Attempt:
-    """An authentication attempt holding slots; set ``failed`` if its credentials were wrong."""
+    """One check of a client's credentials, holding its slot while the ``with`` block runs
+    (``attempt()``). Set ``failed`` if the credentials were wrong.
 
-    failed: bool = False
+    A class rather than a generator-based context manager: it is entered on every token
+    request."""
+
+    __slots__ = ("_address", "_client_id", "_exact", "_held", "_store", "_volume", "_window",
+                 "failed")
+
+    def __init__(self, client_id: str, address: str) -> None:
+        self._client_id, self._address = client_id, address
+        self.failed = False
+        self._held = False
+
+    def __enter__(self) -> Attempt:
+        self._window = window = oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS
+        if window <= 0:
+            return self
+        self._exact, self._volume = exact, volume = _limits(self._client_id, self._address)
+        self._store = store = shared_cache()
+        _check_volume(store, volume, window)
+        self._held = exact is not None and _take_slot(store, exact, window)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._window <= 0:
+            return
+        if self.failed:
+            _fail(self._store, self._exact if self._held else None, self._volume,
+                  self._window)
+        elif self._held:
+            _give_back(self._store, self._exact)  # type: ignore[arg-type]
 
 
-@contextmanager
-def attempt(client_id: str, address: str) -> Iterator[Attempt]:
-    """Let one check of ``client_id``'s credentials from ``address`` go ahead, or refuse it.
+def attempt(client_id: str, address: str) -> Attempt:
+    """Let one check of ``client_id``'s credentials from ``address`` go ahead, or refuse it:
+    ``with attempt(client_id, address) as outcome: ...``.
 
     Raises ``TooManyAttempts`` (before anything is checked) when a limit's failures fill it,
     or when attempts being checked still hold every slot of the exact limit after a short
-    wait. On leaving the block a failure (``failed`` set) is counted in every limit; a success,
-    or an error that left the credentials unchecked, costs nothing.
+    wait. On leaving the block a failure (``outcome.failed`` set) is counted in every limit;
+    a success, or an error that left the credentials unchecked, costs nothing.
     """
-    window = oauth_cc_settings.AUTH_FAILURE_WINDOW_SECONDS
-    outcome = Attempt()
-    if window <= 0:
-        yield outcome
-        return
-    exact, volume = _limits(client_id, address)
-    _check_volume(volume, window)
-    held = exact is not None and _take_slot(exact, window)
-    try:
-        yield outcome
-    finally:
-        if outcome.failed:
-            _fail(exact if held else None, volume, window)
-        elif held:
-            assert exact is not None
-            _give_back(exact)
+    return Attempt(client_id, address)
 
 
 def check(client_id: str, address: str) -> None:
@@ -190,93 +208,95 @@ def check(client_id: str, address: str) -> None:
         pass
 
 
-def _check_volume(limits: list[_Limit], window: float) -> None:
+def _check_volume(store: BaseCache, limits: list[_Limit], window: float) -> None:
     """Raise ``TooManyAttempts`` if the failures of one of these limits fill it (one read)."""
     if not limits:
         return
-    counts = cache.get_many([limit.key for limit in limits])
+    counts = store.get_many([limit.key for limit in limits])
     for limit in limits:
         if int(counts.get(limit.key, 0)) >= limit.limit:
-            _refuse_if_open(limit, window)
+            _refuse_if_open(store, limit, window)
 
 
-def _refuse_if_open(limit: _Limit, window: float) -> None:
+def _refuse_if_open(store: BaseCache, limit: _Limit, window: float) -> None:
     """``limit`` is full: raise ``TooManyAttempts`` unless its window is over by our clock
     (the cache's may differ, or a test froze ours), in which case its failures are dropped."""
     now = clock.now()
-    start = cache.get(limit.start_key)
+    start = store.get(limit.start_key)
     if start is None:
         # Failures whose start is not written yet, or was evicted: the window runs from now,
         # and so does the counter's expiry.
         start = now
-        cache.set(limit.start_key, now, _timeout(window))
-        cache.touch(limit.key, _timeout(window))
+        store.set(limit.start_key, now, _timeout(window))
+        store.touch(limit.key, _timeout(window))
     elif now >= start + window:
-        cache.delete(limit.key)
+        store.delete(limit.key)
         return
     raise TooManyAttempts(math.ceil(start + window - now))
 
 
-def _take_slot(limit: _Limit, window: float) -> bool:
+def _take_slot(store: BaseCache, limit: _Limit, window: float) -> bool:
     """Take a slot in the exact limit, waiting briefly while attempts being checked hold them
     all (successes are not refused for being many at once). Returns True once taken; raises
     ``TooManyAttempts`` when failures fill the limit, or the wait is over."""
     for wait in (*CONTENTION_WAITS, None):
-        failures, slots = _split(_incr_or_open(limit, window))
+        failures, slots = _split(_incr_or_open(store, limit, window))
         if failures + max(slots, 1) <= limit.limit:
             return True
-        _give_back(limit)
+        _give_back(store, limit)
         if failures >= limit.limit:
-            _refuse_if_open(limit, window)
-            return _take_slot(limit, window)  # the window was over: its failures are gone
+            _refuse_if_open(store, limit, window)
+            return _take_slot(store, limit, window)  # the window was over: its failures are gone
         if wait is None:
             raise TooManyAttempts(1, "Too many client authentications at once. Try again.")
         time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _incr_or_open(limit: _Limit, window: float) -> int:
+def _incr_or_open(store: BaseCache, limit: _Limit, window: float) -> int:
     """Add one to ``limit``'s counter (a slot, or a volume limit's failure), opening a window
     if none is open; return the new count."""
-    return count(limit.key, _timeout(window))
+    return count(limit.key, _timeout(window), store)
 
 
-def count(key: str, timeout: int) -> int:
-    """Add one to the shared counter ``key``, creating it to live ``timeout`` seconds if there
-    is none; return the new count. Atomic on every cache Django ships (``incr``, ``add``)."""
+def count(key: str, timeout: int, store: BaseCache | None = None) -> int:
+    """Add one to the shared counter ``key`` (in ``store``, default ``shared_cache()``),
+    creating it to live ``timeout`` seconds if there is none; return the new count. Atomic on
+    every cache Django ships (``incr``, ``add``)."""
+    store = store or shared_cache()
     try:
-        return int(cache.incr(key))
+        return int(store.incr(key))
     except ValueError:  # none yet (incr never creates one): create it, unless another just did
-        if cache.add(key, 1, timeout):
+        if store.add(key, 1, timeout):
             return 1
-        return int(cache.incr(key))
+        return int(store.incr(key))
 
 
-def uncount(key: str) -> None:
+def uncount(key: str, store: BaseCache | None = None) -> None:
     """Take one off the shared counter ``key`` (nothing if it expired meanwhile)."""
     with suppress(ValueError):
-        cache.decr(key)
+        (store or shared_cache()).decr(key)
 
 
-def _fail(exact: _Limit | None, volume: list[_Limit], window: float) -> None:
+def _fail(store: BaseCache, exact: _Limit | None, volume: list[_Limit], window: float) -> None:
     """Count a failure: the exact limit's slot becomes one, the volume limits each add one.
     The first failure of a window starts it: its counter lives a whole window from now."""
     now = clock.now()
     counted: list[tuple[_Limit, int]] = []
     if exact is not None:
         with suppress(ValueError):  # the window closed meanwhile: the failure goes uncounted
-            counted.append((exact, _split(cache.incr(exact.key, FAILURE - 1))[0]))
-    counted.extend((limit, _incr_or_open(limit, window)) for limit in volume)
+            counted.append((exact, _split(store.incr(exact.key, FAILURE - 1))[0]))
+    counted.extend((limit, _incr_or_open(store, limit, window)) for limit in volume)
     for limit, failures in counted:
         if failures == 1:
-            cache.set(limit.start_key, now, _timeout(window))
-            cache.touch(limit.key, _timeout(window))
+            store.set(limit.start_key, now, _timeout(window))
+            store.touch(limit.key, _timeout(window))
 
 
-def _give_back(limit: _Limit) -> None:
+def _give_back(store: BaseCache, limit: _Limit) -> None:
     # Django's Redis incr checks that the key exists, then increments: if it expires in
     # between, the counter comes back without expiry until a failure gives it one.
-    uncount(limit.key)  # nothing if the window closed meanwhile
+    uncount(limit.key, store)  # nothing if the window closed meanwhile
 
 
 def _timeout(window: float) -> int:

@@ -49,8 +49,9 @@ INTROSPECTED_CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", 
 
 
 def no_store(response: HttpResponseBase) -> HttpResponseBase:
-    """RFC 6749 §5.1: token responses, errors included, must not be cached."""
-    patch_cache_control(response, no_store=True)
+    """RFC 6749 §5.1: token responses, errors included, must not be cached. Every response
+    given here is new and ours, without a ``Cache-Control`` to merge with."""
+    response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
 
@@ -75,18 +76,25 @@ def parse_expires_in(value: str | None) -> int:
     return int(value)
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-# A client assertion is a credential until it expires, like a secret.
-@method_decorator(sensitive_post_parameters("client_secret", "client_assertion", "token"),
-                  name="dispatch")
 class OAuthEndpoint(View):
     """Base of the endpoints a client POSTs a form to. Every response is ``no-store``."""
 
     http_method_names = ["post", "options"]
+    #: Hidden from error reports: a client assertion is a credential until it expires, like
+    #: a secret.
+    sensitive_parameters = ("client_secret", "client_assertion", "token")
     #: The realm of the ``WWW-Authenticate: Basic`` challenge after a failed Basic login.
     www_authenticate_realm = "oauth"
     #: The largest request body read, in bytes.
     max_body_bytes = 16384
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """The view, CSRF-exempt (clients authenticate themselves; there is no session) and
+        with its credentials hidden from error reports. Decorated once here:
+        ``method_decorator`` on ``dispatch`` would build both wrappers again per request."""
+        view = super().as_view(**initkwargs)
+        return csrf_exempt(sensitive_post_parameters(*cls.sensitive_parameters)(view))
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:

@@ -291,7 +291,7 @@ def test_a_warm_success_costs_three_cache_operations(monkeypatch):
             calls.append(name)
             return getattr(cache, name)
 
-    monkeypatch.setattr(throttle, "cache", Counting())
+    monkeypatch.setattr(throttle, "shared_cache", Counting)
     assert attempt_in_throttle(0, failed=False) == "checked"
     # A slot taken and given back in the exact limit, one read of the two volume limits.
     assert sorted(calls) == ["decr", "get_many", "incr"]
