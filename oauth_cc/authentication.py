@@ -39,9 +39,10 @@ class BearerJWTAuthentication(BaseAuthentication):
         if not header:
             return None
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != self.keyword:
-            if scheme.lower() == dpop.KEYWORD:
-                return self.authenticate_dpop(django_request, token)
+        scheme = scheme.lower()
+        if scheme != self.keyword:
+            if scheme == dpop.KEYWORD:
+                return self._authenticate_dpop(django_request, token)
             return None
         token = token.strip()
         if not token or " " in token:
@@ -60,12 +61,14 @@ class BearerJWTAuthentication(BaseAuthentication):
                 "with a DPoP proof.", scheme=bearer_errors.DPOP)
         return ClientPrincipal(verified), verified
 
-    @sensitive_variables()
-    def authenticate_dpop(self, request: HttpRequest, token: str
-                          ) -> tuple[ClientPrincipal, VerifiedToken]:
+    def _authenticate_dpop(self, request: HttpRequest, token: str
+                           ) -> tuple[ClientPrincipal, VerifiedToken]:
         """``Authorization: DPoP <token>``: the token as for Bearer, then its binding and the
         request's proof (RFC 9449 §4.3, §7.1), checked on every request (the verified-token
-        cache remembers the token, never a proof). Raises ``bearer_errors.BearerError``."""
+        cache remembers the token, never a proof). Raises ``bearer_errors.BearerError``.
+
+        Called only by ``authenticate``, whose ``sensitive_variables()`` hides this frame's
+        variables too."""
         token = token.strip()
         if not token or " " in token:
             raise bearer_errors.invalid_token("The Authorization header is not 'DPoP <token>'.",

@@ -153,13 +153,20 @@ def no_credentials() -> BearerError:
                                      "No bearer token was sent."))
 
 
-def insufficient_scope(required: Sequence[str]) -> BearerError:
+def insufficient_scope(required: Sequence[str], *, scheme: str = BEARER) -> BearerError:
     return BearerError(BearerFailure(
         "insufficient_scope", INSUFFICIENT_SCOPE_CODE, INSUFFICIENT_SCOPE_MESSAGE,
-        "The token lacks a scope this API requires: " + " ".join(required), tuple(required)))
+        "The token lacks a scope this API requires: " + " ".join(required), tuple(required),
+        scheme=scheme))
 
 
-def scope_refused(description: str) -> BearerError:
+def scope_refused(description: str, *, scheme: str = BEARER) -> BearerError:
     """A 403 for a request its token's scopes exclude (``~HasScope``), naming no scope."""
     return BearerError(BearerFailure("insufficient_scope", INSUFFICIENT_SCOPE_CODE,
-                                     INSUFFICIENT_SCOPE_MESSAGE, description))
+                                     INSUFFICIENT_SCOPE_MESSAGE, description, scheme=scheme))
+
+
+def scheme_of(token: Any) -> str:
+    """The scheme a request with this verified token used: ``DPoP`` for a DPoP-bound token
+    (only that scheme accepts one), else ``Bearer``; a refusal's challenge names it."""
+    return DPOP if "cnf" in token.claims else BEARER

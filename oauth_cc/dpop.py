@@ -26,9 +26,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -64,6 +65,8 @@ REPLAY_PREFIX = "oauth_cc:dpop:"
 ACCEPTED_TYPES = frozenset({"dpop+jwt", "application/dpop+jwt"})
 _EQUIVALENT = {"EdDSA": "Ed25519", "Ed25519": "EdDSA"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# The characters iri_to_uri() leaves as they are: a path of only these is already a URI path.
+_URI_PATH = re.compile(r"[A-Za-z0-9/#%\[\]=:;$&()+,!?*@'~._-]*")
 # RFC 7518 §3.3-3.5 and RFC 8037 §3.1, with the padding and hash objects made once: a proof is
 # verified on every API request, and PyJWT's algorithm objects rebuild them (and convert the
 # ECDSA signature in Python) on each call.
@@ -83,8 +86,7 @@ class InvalidProof(Exception):
         super().__init__(self.description)
 
 
-@dataclass(frozen=True)
-class VerifiedProof:
+class VerifiedProof(NamedTuple):  # a tuple: one is made per DPoP request
     """A proof that passed every check: ``jkt`` is its key's RFC 7638 SHA-256 thumbprint (what
     a token is bound to), ``jti`` its identifier, now used up."""
 
@@ -292,8 +294,7 @@ def _use_once(jkt: str, jti: str, issued: float, now: float) -> None:
     ``jti`` of another key's proofs. The backend is taken from ``caches``, as the ``cache``
     proxy would, without the proxy's second lookup per request.
     """
-    digest = hashlib.sha256(f"{jkt}\0{jti}".encode()).digest()[:16]  # 128 bits
-    key = REPLAY_PREFIX + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    key = REPLAY_PREFIX + hashlib.sha256(f"{jkt}\0{jti}".encode()).hexdigest()[:32]  # 128 bits
     remaining = issued + oauth_cc_settings.DPOP_PROOF_MAX_AGE_SECONDS - now
     if not caches[DEFAULT_CACHE_ALIAS].add(key, 1, max(1, math.ceil(remaining) + 1)):
         raise InvalidProof("The DPoP proof was used before (its jti): make a new proof for "
@@ -386,7 +387,10 @@ def request_url(request: HttpRequest) -> str:
     ``build_absolute_uri`` does: that method resolves its argument like a link, which would
     read a path starting with ``//`` as another host.
     """
-    return f"{request.scheme}://{request.get_host()}{iri_to_uri(request.path)}"
+    path = request.path
+    if _URI_PATH.fullmatch(path) is None:
+        path = iri_to_uri(path)
+    return f"{request.scheme}://{request.get_host()}{path}"
 
 
 def bound_jkt(claims: Mapping[str, Any]) -> str | None:

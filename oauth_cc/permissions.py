@@ -67,7 +67,8 @@ class _Not:
                 raise
             return True
         if granted:
-            raise bearer_errors.scope_refused("The token carries a scope this API does not accept.")
+            raise bearer_errors.scope_refused("The token carries a scope this API does not accept.",
+                                              scheme=bearer_errors.scheme_of(request.auth))
         return True
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
@@ -152,5 +153,6 @@ class HasScope(BasePermission, metaclass=_HasScopeMetaclass):
                 raise bearer_errors.no_credentials()
             raise bearer_errors.insufficient_scope(required)  # signed in some other way
         if not token.scopes.issuperset(required):
-            raise bearer_errors.insufficient_scope(required)
+            raise bearer_errors.insufficient_scope(required,
+                                                   scheme=bearer_errors.scheme_of(token))
         return True

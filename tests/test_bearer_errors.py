@@ -82,6 +82,19 @@ def test_a_refused_scope_is_403_naming_none():
     assert error.detail["error"] == "insufficient_scope"
 
 
+def test_a_dpop_bound_token_is_refused_a_scope_with_a_dpop_challenge():
+    from oauth_cc.verification import VerifiedToken
+
+    bound = VerifiedToken({"cnf": {"jkt": "thumbprint"}, "scope": "address"})
+    assert bearer_errors.scheme_of(bound) == bearer_errors.DPOP
+    assert bearer_errors.scheme_of(VerifiedToken({"scope": "address"})) == bearer_errors.BEARER
+    for error in (bearer_errors.insufficient_scope(["phone"], scheme=bearer_errors.DPOP),
+                  bearer_errors.scope_refused("Not for admins.", scheme=bearer_errors.DPOP)):
+        assert error.status_code == 403
+        assert error.auth_header.startswith('DPoP realm="api", error="insufficient_scope"')
+        assert 'algs="' in error.auth_header
+
+
 @pytest.mark.parametrize(("error", "status"), [("invalid_token", 401), (None, 401),
                                                ("insufficient_scope", 403),
                                                ("invalid_request", 401)])

@@ -297,6 +297,23 @@ def test_an_unbound_token_keeps_working_as_bearer(http, oauth_client):
     assert call(http, token, scheme="Bearer").status_code == 200
 
 
+def test_a_bound_token_without_a_required_scope_gets_a_dpop_insufficient_scope(
+        http, make_client):
+    """RFC 9449 §7.1: a request made with the DPoP scheme is answered with a DPoP challenge,
+    insufficient_scope included, so that the client knows which scheme to retry with."""
+    client, secret = make_client(("address", "email"))
+    prover = Prover()
+    token = bound_token(http, client, secret, prover)
+    for path, scope in [("/api/phone", 'scope="phone", '), ("/api/not-email", "")]:
+        response = call(http, token, prover.proof("GET", "http://testserver" + path,
+                                                  access_token=token), path=path)
+        assert response.status_code == 403, response.content
+        challenge = response["WWW-Authenticate"]
+        assert challenge.startswith('DPoP realm="api", error="insufficient_scope", ')
+        assert challenge.endswith(scope + ALGS)
+        assert response.json()["error"] == "insufficient_scope"
+
+
 def test_an_unbound_token_with_the_dpop_scheme_is_refused(http, oauth_client):
     """RFC 9449 §7.1-7.2: the DPoP scheme is for DPoP-bound tokens, even with a valid proof."""
     client, secret = oauth_client
