@@ -99,8 +99,12 @@ def _base64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+# json.dumps() with arguments builds a new encoder per call; this one is made once.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def _json_segment(value: Mapping[str, Any]) -> str:
-    return _base64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+    return _base64url(_COMPACT_JSON.encode(value).encode("utf-8"))
 
 
 @functools.lru_cache(maxsize=64)  # a pure function of its arguments: never stale

@@ -6,6 +6,7 @@ form-in, JSON-out protocol, and would only cost time on the hottest endpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -42,6 +43,7 @@ from oauth_cc.tokens import mint_access_token
 logger = logging.getLogger("oauth_cc")
 
 CLIENT_CREDENTIALS = "client_credentials"
+JSON = "application/json"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 _DIGITS = re.compile(r"[0-9]{1,10}")
 INTROSPECTED_CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti",
@@ -139,7 +141,8 @@ class TokenView(OAuthEndpoint):
         audit.emit(audit.token_issued, "token_issued", client_id=client.client_id,
                    project_id=client.project_id, jti=issued.jti, scope=issued.scope,
                    expires_in=issued.expires_in, remote_addr=address)
-        return JsonResponse(issued.response_body())
+        # JsonResponse would build a DjangoJSONEncoder for these four plain values.
+        return HttpResponse(json.dumps(issued.response_body()), content_type=JSON)
 
     def count_token(self, client: ClientRecord, address: str) -> None:
         """Count the token about to be issued against the client's quota (CONTRACT §14), or
