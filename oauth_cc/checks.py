@@ -23,6 +23,8 @@ W004 TRUSTED_PROXIES says a proxy is in front of an https site, but SECURE_PROXY
      is unset (request URLs, and so DPoP's htu, are built as http)
 W005 TOKENS_PER_CLIENT_PER_HOUR with a process-local cache and DEBUG off (each worker counts
      its own tokens)
+W006 the default cache evicts entries early (LocMemCache with MAX_ENTRIES under 100,000, or
+     DummyCache) and DEBUG is off: a flood of entries erases replay records and failure counts
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None,
     errors.extend(check_failure_total())
     errors.extend(check_portal())
     errors.extend(check_cache())
+    errors.extend(check_cache_evictions())
     errors.extend(check_dpop())
     errors.extend(check_token_quota())
     return errors
@@ -274,6 +277,36 @@ def check_token_quota() -> list[CheckMessage]:
             hint="Use a shared cache such as Redis when several processes serve the token "
                  "endpoint.", id="oauth_cc.W005")]
     return []
+
+
+# LocMemCache's default is 300 entries, after which it drops a third of them. Replay records
+# live up to DPOP_PROOF_MAX_AGE_SECONDS (or an assertion's lifetime) and failure counts a whole
+# AUTH_FAILURE_WINDOW_SECONDS: 100,000 entries hold ~1,600 DPoP requests a second for a minute.
+MIN_LOCAL_CACHE_ENTRIES = 100_000
+
+
+def check_cache_evictions() -> list[CheckMessage]:
+    """W006: a cache that forgets early forgets what keeps replays and guessing out."""
+    if settings.DEBUG:
+        return []
+    cache: dict[str, Any] = settings.CACHES.get("default", {})
+    backend = cache.get("BACKEND", "")
+    if backend == "django.core.cache.backends.dummy.DummyCache":
+        remembered = "remembers nothing"
+    elif backend == "django.core.cache.backends.locmem.LocMemCache":
+        entries = (cache.get("OPTIONS") or {}).get("MAX_ENTRIES", 300)
+        if _is_int(entries) and entries >= MIN_LOCAL_CACHE_ENTRIES:
+            return []
+        remembered = f"drops entries once it holds {entries}"
+    else:
+        return []
+    return [Warning(
+        f"The default cache {remembered}: the records that refuse a replayed DPoP proof or "
+        "client assertion, and the counts of failed client authentications, can be erased "
+        "before they expire by anyone who makes the server store many entries (failed token "
+        "requests with made-up client ids will do).",
+        hint=f'Use Redis, or give LocMemCache OPTIONS {{"MAX_ENTRIES": '
+             f'{MIN_LOCAL_CACHE_ENTRIES}}} or more.', id="oauth_cc.W006")]
 
 
 def check_cache() -> list[CheckMessage]:

@@ -30,8 +30,8 @@ def test_manage_py_check_passes_on_the_test_settings(settings):
 
 
 @pytest.mark.parametrize(("backend", "debug", "expected"), [
-    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W002"]),
-    ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W002"]),
+    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W002", "oauth_cc.W006"]),
+    ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W002", "oauth_cc.W006"]),
     ("django.core.cache.backends.locmem.LocMemCache", True, []),
     ("django.core.cache.backends.redis.RedisCache", False, []),
     ("django.core.cache.backends.db.DatabaseCache", False, []),
@@ -43,7 +43,8 @@ def test_process_local_cache_warning(settings, backend, debug, expected):
 
 
 @pytest.mark.parametrize(("backend", "debug", "expected"), [
-    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W002", "oauth_cc.W005"]),
+    ("django.core.cache.backends.locmem.LocMemCache", False,
+     ["oauth_cc.W002", "oauth_cc.W005", "oauth_cc.W006"]),
     ("django.core.cache.backends.locmem.LocMemCache", True, []),
     ("django.core.cache.backends.redis.RedisCache", False, []),
 ])
@@ -60,13 +61,14 @@ def test_good_token_quotas_pass(settings):
 
 def test_remote_mode_warns_only_that_dpop_replays_are_not_shared(settings):
     """No brute-force counts there (W002), but DPoP proofs' jti are remembered (W003)."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "OPTIONS": {"MAX_ENTRIES": 100_000}}}
     assert ids(JWKS_URL="https://issuer.test/.well-known/jwks.json") == ["oauth_cc.W003"]
 
 
 @pytest.mark.parametrize(("backend", "debug", "expected"), [
-    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W003"]),
-    ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W003"]),
+    ("django.core.cache.backends.locmem.LocMemCache", False, ["oauth_cc.W003", "oauth_cc.W006"]),
+    ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W003", "oauth_cc.W006"]),
     ("django.core.cache.backends.locmem.LocMemCache", True, []),
     ("django.core.cache.backends.redis.RedisCache", False, []),
 ])
@@ -74,6 +76,43 @@ def test_remote_mode_dpop_replay_cache_warning(settings, backend, debug, expecte
     settings.DEBUG = debug
     settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "x"}}
     assert ids(JWKS_URL="https://issuer.test/.well-known/jwks.json") == expected
+
+
+@pytest.mark.parametrize(("cache", "expected"), [
+    ({"OPTIONS": {"MAX_ENTRIES": 100_000}}, []),
+    ({"OPTIONS": {"MAX_ENTRIES": 1_000_000, "CULL_FREQUENCY": 3}}, []),
+    ({"OPTIONS": {"MAX_ENTRIES": 99_999}}, ["oauth_cc.W006"]),
+    ({"OPTIONS": {}}, ["oauth_cc.W006"]),  # Django's 300
+    ({"OPTIONS": None}, ["oauth_cc.W006"]),
+    ({"OPTIONS": {"MAX_ENTRIES": "lots"}}, ["oauth_cc.W006"]),
+])
+def test_a_local_cache_that_evicts_early_is_warned_about(settings, cache, expected):
+    """W006: LocMemCache drops a third of its entries once full, the oldest first, so a flood
+    of failed token requests would erase replay records and failure counts."""
+    settings.DEBUG = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   **cache}}
+    with override_settings(OAUTH_CC={**BASE, "JWKS_URL": None}):
+        from oauth_cc.checks import check_cache_evictions
+
+        assert [m.id for m in check_cache_evictions()] == expected
+
+
+def test_a_full_local_cache_forgets_a_dpop_replay_record(settings):
+    """Why W006 exists: with Django's default of 300 entries, the jti of a used proof is gone
+    once an attacker has made the server store 300 others, and the proof works again."""
+    from django.core.cache import cache
+
+    from oauth_cc import dpop
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "w006"}}
+    dpop._use_once("jkt", "the-jti", 1e9, 1e9)
+    with pytest.raises(dpop.InvalidProof):
+        dpop._use_once("jkt", "the-jti", 1e9, 1e9)
+    for i in range(300):  # e.g. failure counts of made-up client ids
+        cache.set(f"flood:{i}", 1, 60)
+    dpop._use_once("jkt", "the-jti", 1e9, 1e9)  # accepted again: the record was culled
 
 
 def test_missing_oauth_cc_setting(settings):
@@ -218,7 +257,7 @@ def test_check_ids_are_unique_per_problem_and_documented():
                      "E010", "E011", "E012", "E013", "E014", "E015", "E016", "E017", "E018",
                      "E019", "E020",
                      "W001",
-                     "W002", "W003", "W004"):
+                     "W002", "W003", "W004", "W005", "W006"):
         assert check_id in documented
 
 
