@@ -11,6 +11,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Iterable
+from types import MappingProxyType
 from typing import Any
 
 import jwt
@@ -525,6 +526,8 @@ def test_proof_header():
 def test_bound_jkt():
     assert dpop.bound_jkt({"sub": "c"}) is None
     assert dpop.bound_jkt({"cnf": {"jkt": "abc"}}) == "abc"
+    # As the verified-token cache keeps it: read-only.
+    assert dpop.bound_jkt({"cnf": MappingProxyType({"jkt": "abc"})}) == "abc"
     for cnf in ({}, {"x5t#S256": "abc"}, {"jkt": 1}, {"jkt": ""}, "abc", []):
         with pytest.raises(InvalidProof, match="cannot check"):
             dpop.bound_jkt({"cnf": cnf})
