@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.views.generic import RedirectView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,4 +71,6 @@ urlpatterns = [
     path("api/not-email", NotEmailView.as_view()),
     path("api/misconfigured", Misconfigured.as_view()),
     path("api/plain", Plain.as_view()),
+    # Moved for good: clients follow to /api/address, their DPoP proofs must follow too.
+    path("api/moved", RedirectView.as_view(url="/api/address", permanent=True)),
 ]

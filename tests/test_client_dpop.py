@@ -275,3 +275,21 @@ def test_adapters_get_a_new_bound_token_when_the_api_rejects_the_old_one(
 
         assert send(kind, tokens, "GET", api) == (200, [401])  # DPoP error="invalid_token"
     assert len(issued) == 2
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+def test_adapters_sign_a_new_proof_for_a_redirected_request(
+    live_server: LiveServer, token_url: str, oauth_client: tuple[Client, str],
+    issued: list[dict[str, Any]], kind: str,
+) -> None:
+    """A proof names one URL (htu): the one made for the URL that answered with a redirect is
+    no proof for where it points, and its jti is used up. The adapters sign a new one for the
+    new URL, with the same token."""
+    client, secret = oauth_client
+    tokens = TokenClient(token_url, client.client_id, secret, scope="address", dpop=True)
+    follow = {"allow_redirects": True} if kind == "requests" else {"follow_redirects": True}
+    status, history = send(kind, tokens, "GET", live_server.url + "/api/moved", **follow)
+    # requests: [301] then the new URL refused without a proof and sent again with one;
+    # httpx: the new URL refused with the old proof, then sent again with its own.
+    assert status == 200, history
+    assert len(issued) == 1  # the token was good: no new one for a redirect

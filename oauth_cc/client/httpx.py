@@ -27,7 +27,9 @@ class TokenAuth(httpx.Auth):
 
     When the API rejects the token (a 401 with ``error="invalid_token"``, or a JSON body with
     ``"error_code": "1024"``), the token is forgotten and the request sent once more with a new
-    one (and a new proof); the rejected response is then in ``response.history``. Any other
+    one (and a new proof); the rejected response is then in ``response.history``. With
+    ``follow_redirects``, a DPoP request refused after a redirect is first sent again with the
+    same token and a proof for the URL it was redirected to. Any other
     answer, a DPoP nonce challenge (``use_dpop_nonce``, RFC 9449 §9) included, is returned as
     it is. The request body is read first so that it can be sent twice. With ``AsyncClient``,
     a token fetch runs in a worker thread and never blocks the event loop. Raises
@@ -48,10 +50,15 @@ class TokenAuth(httpx.Auth):
         response = yield request
         if is_json(response.headers.get("Content-Type")):
             response.read()
+        if self._stale_proof(response, token):
+            self._authorize(response.request, token)
+            response = yield response.request
+            if is_json(response.headers.get("Content-Type")):
+                response.read()
         if self._rejected(response, token):
             self.token_client.invalidate(token)
-            self._authorize(request, self.token_client.get_token())
-            yield request
+            self._authorize(response.request, self.token_client.get_token())
+            yield response.request
 
     async def async_auth_flow(self, request: httpx.Request
                               ) -> AsyncGenerator[httpx.Request, httpx.Response]:
@@ -61,10 +68,15 @@ class TokenAuth(httpx.Auth):
         response = yield request
         if is_json(response.headers.get("Content-Type")):
             await response.aread()
+        if self._stale_proof(response, token):
+            self._authorize(response.request, token)
+            response = yield response.request
+            if is_json(response.headers.get("Content-Type")):
+                await response.aread()
         if self._rejected(response, token):
             self.token_client.invalidate(token)  # never waits for a fetch: fine on the loop
-            self._authorize(request, await self._get_token())
-            yield request
+            self._authorize(response.request, await self._get_token())
+            yield response.request
 
     async def _get_token(self) -> str:
         cached = self.token_client.cached_token()
@@ -79,6 +91,14 @@ class TokenAuth(httpx.Auth):
             # A signature: microseconds, fine on the event loop.
             request.headers["DPoP"] = self.token_client.dpop_proof(
                 request.method, str(request.url), token)
+
+    def _stale_proof(self, response: httpx.Response, token: str) -> bool:
+        """Whether ``response`` refused a request that followed a redirect with the DPoP
+        proof made for the URL before it: httpx copies the headers to where a redirect
+        points, and a proof names one URL (and its jti is used up). That request is then sent
+        again with the same token and a proof for its own URL."""
+        return (self.token_client.dpop_jkt is not None and bool(response.history)
+                and self._rejected(response, token))
 
     def _rejected(self, response: httpx.Response, token: str) -> bool:
         # After a redirect to another origin httpx sends no Authorization: an answer from

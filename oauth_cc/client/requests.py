@@ -30,7 +30,9 @@ class TokenAuth(requests.auth.AuthBase):
     one (and a new proof); the rejected response is then in ``response.history``. A body that
     is a file is rewound for that; a generator body cannot be, so such a request is not
     retried. Any other answer, a DPoP nonce challenge (``use_dpop_nonce``, RFC 9449 §9)
-    included, is returned as it is.
+    included, is returned as it is. A DPoP proof is never sent on to where a redirect points:
+    it names one URL. The redirected request, refused without one, is sent again with the same
+    token and a proof for its own URL.
     Raises ``oauth_cc.client.TokenError`` when no token can be had.
     """
 
@@ -49,10 +51,18 @@ class TokenAuth(requests.auth.AuthBase):
         def retry_once(response: requests.Response, **kwargs: Any) -> requests.Response:
             # requests runs this hook on redirected answers too, and strips Authorization on
             # a redirect to another host: only an answer to our token may cost a new one.
-            if (not resendable or response.request.headers.get("Authorization") != sent
+            ours = response.request.headers.get("Authorization") == sent
+            if ours and response.is_redirect and "DPoP" in response.request.headers:
+                # A proof names one URL, and its jti is used up: the request where this points
+                # (requests copies this one) goes without, and gets its own below.
+                del response.request.headers["DPoP"]
+                return response
+            if (not resendable or not ours
                     or not self._rejected(response, streamed=bool(kwargs.get("stream")))):
                 return response
-            return self._retry(response, token, position, **kwargs)
+            # A redirected request we sent without a proof: the token is not the problem.
+            refused_token = self.token_client.dpop_jkt is None or "DPoP" in response.request.headers
+            return self._retry(response, token, position, new_token=refused_token, **kwargs)
 
         request.register_hook("response", retry_once)
         return request
@@ -65,18 +75,20 @@ class TokenAuth(requests.auth.AuthBase):
         return token_rejected(response.status_code, response.headers.get("WWW-Authenticate"),
                               body)
 
-    def _retry(self, response: requests.Response, token: str, position: int | None,
-               **kwargs: Any) -> requests.Response:
+    def _retry(self, response: requests.Response, token: str, position: int | None, *,
+               new_token: bool = True, **kwargs: Any) -> requests.Response:
         # The retried request is sent by the connection, not the session, so no response
-        # hook (this one included) runs again: one retry at most.
+        # hook (this one included) runs again: one retry at most. ``new_token``: the token
+        # was refused (else only the DPoP proof is made again, for this request's URL).
         response.close()
-        self.token_client.invalidate(token)
-        new_token = self.token_client.get_token()
+        if new_token:
+            self.token_client.invalidate(token)
+            token = self.token_client.get_token()
         request = response.request.copy()
         if request._cookies is not None:  # as requests' own HTTPDigestAuth does
             extract_cookies_to_jar(request._cookies, response.request, response.raw)
             request.prepare_cookies(request._cookies)
-        self._authorize(request, new_token)
+        self._authorize(request, token)
         if position is not None:
             request.body.seek(position)  # type: ignore[union-attr]
         retried: requests.Response = response.connection.send(request, **kwargs)
