@@ -18,8 +18,8 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from ipaddress import ip_address
-from typing import Any
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -27,6 +27,9 @@ from django.core.exceptions import ValidationError
 
 from oauth_cc import jose
 from oauth_cc.keys import MIN_RSA_KEY_SIZE, PRIVATE_JWK_MEMBERS, PublicKey, thumbprint
+
+if TYPE_CHECKING:
+    from oauth_cc.deadline_http import AddressPolicy, IPAddress
 
 MAX_KEYS = 10
 # A JWK Set of 10 RSA-8192 keys is about 15 KB; x5c chains may add some.
@@ -103,7 +106,58 @@ def validate_jwks_uri(url: object) -> str:
     if scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValidationError("The jwks_uri must use https (http only on a loopback host such "
                               "as 127.0.0.1, for development).")
+    try:
+        literal = ip_address(parts.hostname)
+    except ValueError:
+        literal = None  # a name: each address it resolves to is judged when it is fetched
+    if literal is not None and not address_policy(url)(literal):
+        raise ValidationError(
+            "The jwks_uri names an address this server does not fetch from (private, "
+            "link-local, loopback, reserved or the like): use a public host.")
     return url
+
+
+def address_policy(url: str) -> AddressPolicy:
+    """Which addresses the client ``jwks_uri`` ``url`` may be fetched from: globally routable
+    unicast ones; and loopback ones if the URL's own host is a loopback name or address
+    (``localhost``, 127.0.0.0/8, ``::1``), where registration allows http, for development.
+
+    Refused: private (RFC 1918), link-local (cloud metadata), shared (RFC 6598), unique-local,
+    site-local, multicast, unspecified, reserved and documentation addresses, the same in an
+    IPv6 form that stands for IPv4, and loopback for any other host: a public name that
+    resolves to 127.0.0.1 points at this server, not at its client.
+    """
+    loopback_host = is_loopback_host(urlsplit(url).hostname)
+
+    def allowed(address: IPAddress) -> bool:
+        address = _as_ipv4(address)
+        return _is_public(address) or (loopback_host and address.is_loopback)
+
+    return allowed
+
+
+# NAT64's well-known prefix (RFC 6052 §2.1): a gateway turns these into IPv4 connections.
+_NAT64 = ip_network("64:ff9b::/96")
+
+
+def _as_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 one reaches, if it stands for one: IPv4-mapped (RFC 4291
+    §2.5.5.2, which a dual-stack socket connects to over IPv4), NAT64, or 6to4 (RFC 3056).
+    Else ``address``."""
+    if isinstance(address, IPv4Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return IPv4Address(int(address) & 0xFFFF_FFFF)
+    return address.sixtofour if address.sixtofour is not None else address
+
+
+def _is_public(address: IPAddress) -> bool:
+    """Globally routable unicast. ``is_global`` alone, before Python 3.13, counts multicast,
+    IPv6 site-local (RFC 3879) and IPv4-compatible (``::a.b.c.d``, reserved) as global."""
+    return (address.is_global and not address.is_multicast and not address.is_reserved
+            and not (isinstance(address, IPv6Address) and address.is_site_local))
 
 
 def jwk_set_validator(value: Any) -> None:

@@ -15,10 +15,11 @@ word: removing its keys is how a client withdraws them. Both maps are ``TTLMap``
 and emptied with the other process caches.
 
 Unlike remote mode's ``JWKS_URL``, a ``jwks_uri`` is chosen by the client's owner (in the
-portal, too), so it is fetched only from the addresses ``address_policy`` allows: otherwise
-it would let them make the server send requests into its own network (server-side request
-forgery), at cloud metadata (169.254.169.254) or private hosts. The policy judges each address
-the name resolves to, as connected to, not the name.
+portal, too), so it is fetched only from the addresses ``client_jwks.address_policy``
+allows: otherwise it would let them make the server send requests into its own network
+(server-side request forgery), at cloud metadata (169.254.169.254) or private hosts. The
+policy judges each address the name resolves to, as connected to, not the name; registration
+already refuses a URL whose host is such an address written out.
 """
 
 from __future__ import annotations
@@ -28,18 +29,17 @@ import logging
 import math
 import threading
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from oauth_cc import client_jwks, clock
+from oauth_cc import clock
 from oauth_cc.cache import TTLMap
 from oauth_cc.client_jwks import (
     MAX_DOCUMENT_BYTES,
     MAX_KEYS,
     ClientKey,
+    address_policy,
     key_algorithms,
     narrowed_algorithms,
     parse_jwk_set,
@@ -48,7 +48,6 @@ from oauth_cc.jwks_fetch import JWKSFetchError, PublicJWK, fetch_jwks
 from oauth_cc.settings import oauth_cc_settings
 
 if TYPE_CHECKING:
-    from oauth_cc.deadline_http import AddressPolicy, IPAddress
     from oauth_cc.models import ClientRecord
 
 logger = logging.getLogger("oauth_cc")
@@ -200,46 +199,3 @@ def usable_keys(jwks: tuple[PublicJWK, ...], url: str) -> tuple[ClientKey, ...]:
 
 
 jwks_uris = JWKSURIKeys()
-
-
-def address_policy(url: str) -> AddressPolicy:
-    """Which addresses the client ``jwks_uri`` ``url`` may be fetched from: globally routable
-    unicast ones; and loopback ones if the URL's own host is a loopback name or address
-    (``localhost``, 127.0.0.0/8, ``::1``), where registration allows http, for development.
-
-    Refused: private (RFC 1918), link-local (cloud metadata), shared (RFC 6598), unique-local,
-    site-local, multicast, unspecified, reserved and documentation addresses, the same in an
-    IPv6 form that stands for IPv4, and loopback for any other host: a public name that
-    resolves to 127.0.0.1 points at this server, not at its client.
-    """
-    loopback_host = client_jwks.is_loopback_host(urlsplit(url).hostname)
-
-    def allowed(address: IPAddress) -> bool:
-        address = _as_ipv4(address)
-        return _is_public(address) or (loopback_host and address.is_loopback)
-
-    return allowed
-
-
-# NAT64's well-known prefix (RFC 6052 §2.1): a gateway turns these into IPv4 connections.
-_NAT64 = ip_network("64:ff9b::/96")
-
-
-def _as_ipv4(address: IPAddress) -> IPAddress:
-    """The IPv4 address an IPv6 one reaches, if it stands for one: IPv4-mapped (RFC 4291
-    §2.5.5.2, which a dual-stack socket connects to over IPv4), NAT64, or 6to4 (RFC 3056).
-    Else ``address``."""
-    if isinstance(address, IPv4Address):
-        return address
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address in _NAT64:
-        return IPv4Address(int(address) & 0xFFFF_FFFF)
-    return address.sixtofour if address.sixtofour is not None else address
-
-
-def _is_public(address: IPAddress) -> bool:
-    """Globally routable unicast. ``is_global`` alone, before Python 3.13, counts multicast,
-    IPv6 site-local (RFC 3879) and IPv4-compatible (``::a.b.c.d``, reserved) as global."""
-    return (address.is_global and not address.is_multicast and not address.is_reserved
-            and not (isinstance(address, IPv6Address) and address.is_site_local))

@@ -1,4 +1,4 @@
-"""A client's jwks_uri is fetched from public addresses only (client_keys.address_policy).
+"""A client's jwks_uri is fetched from public addresses only (client_jwks.address_policy).
 
 Customers set the URL themselves, in the portal: without a policy they could make the server
 send requests into its own network (cloud metadata at 169.254.169.254, RFC 1918 hosts), by
@@ -18,8 +18,9 @@ from ipaddress import ip_address
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from oauth_cc.client_keys import address_policy
+from oauth_cc.client_jwks import address_policy, validate_jwks_uri
 from oauth_cc.deadline_http import AddressNotAllowed
 from oauth_cc.jwks_fetch import JWKSFetchError, fetch_jwks
 from oauth_cc.models import Client
@@ -226,3 +227,28 @@ def test_with_a_policy_a_refused_address_fails_the_fetch(network):
     assert isinstance(raised.value.__cause__, AddressNotAllowed)
     assert "10.0.0.5" not in str(raised.value)
     assert network.attempts == []
+
+
+@pytest.mark.parametrize("url", [
+    "https://169.254.169.254/latest/meta-data/jwks",  # cloud metadata
+    "https://10.0.0.7/jwks.json",
+    "https://192.168.1.1:8443/jwks.json",
+    "https://[fd00::1]/jwks.json",  # unique-local
+    "https://[::ffff:10.0.0.7]/jwks.json",  # IPv4-mapped private
+    "https://0.0.0.0/jwks.json",
+])
+def test_registration_refuses_an_address_it_would_not_fetch_from(url):
+    """Told at once, in the admin or the portal, rather than at the first token request."""
+    with pytest.raises(ValidationError, match="does not fetch from"):
+        validate_jwks_uri(url)
+
+
+@pytest.mark.parametrize("url", [
+    "https://8.8.8.8/jwks.json",
+    "https://[2606:4700:4700::1111]/jwks.json",
+    "http://127.0.0.1:8000/jwks.json",  # loopback, for development
+    "https://localhost/jwks.json",
+    "https://keys.example.com/jwks.json",  # a name: judged by its addresses when fetched
+])
+def test_registration_accepts_public_and_loopback_addresses_and_names(url):
+    assert validate_jwks_uri(url) == url
