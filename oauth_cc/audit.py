@@ -24,7 +24,8 @@ from django.dispatch import Signal
 
 logger = logging.getLogger("oauth_cc")
 
-token_issued = Signal()  # client_id, project_id, jti, scope, expires_in, remote_addr
+# client_id, project_id, jti, scope, expires_in, token_type (Bearer or DPoP), remote_addr
+token_issued = Signal()
 client_authentication_failed = Signal()  # client_id, remote_addr, reason, endpoint
 token_quota_exceeded = Signal()  # client_id, project_id, limit, retry_after, remote_addr
 token_revoked = Signal()  # client_id, jti

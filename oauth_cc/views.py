@@ -140,7 +140,8 @@ class TokenView(OAuthEndpoint):
         last_used.touch(client.pk)
         audit.emit(audit.token_issued, "token_issued", client_id=client.client_id,
                    project_id=client.project_id, jti=issued.jti, scope=issued.scope,
-                   expires_in=issued.expires_in, remote_addr=address)
+                   expires_in=issued.expires_in, token_type=issued.token_type,
+                   remote_addr=address)
         # JsonResponse would build a DjangoJSONEncoder for these four plain values.
         return HttpResponse(json.dumps(issued.response_body()), content_type=JSON)
 

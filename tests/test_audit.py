@@ -60,6 +60,7 @@ def test_lifecycle_events(http, scopes, events, caplog):
     fields = dict(events)
     assert fields["token_issued"]["client_id"] == client.client_id
     assert fields["token_issued"]["scope"] == "address"
+    assert fields["token_issued"]["token_type"] == "Bearer"
     assert fields["client_authentication_failed"]["reason"] == "wrong_secret"
     assert fields["client_authentication_failed"]["remote_addr"] == "127.0.0.1"
     assert fields["token_revoked"]["jti"] == fields["token_issued"]["jti"]

@@ -94,6 +94,24 @@ def test_a_token_request_with_a_proof_gets_a_bound_dpop_token(http, oauth_client
     assert response["Cache-Control"] == "no-store"
 
 
+def test_the_audit_trail_says_a_token_is_bound(http, oauth_client):
+    from oauth_cc import audit
+
+    client, secret = oauth_client
+    types: list[str] = []
+
+    def receiver(sender: Any, **fields: Any) -> None:
+        types.append(fields["token_type"])
+
+    audit.token_issued.connect(receiver)
+    try:
+        token_request(http, client, secret, Prover().proof("POST", TOKEN_URL))
+        token_request(http, client, secret)
+    finally:
+        audit.token_issued.disconnect(receiver)
+    assert types == ["DPoP", "Bearer"]
+
+
 def test_without_a_proof_the_token_is_a_bearer_token(http, oauth_client):
     client, secret = oauth_client
     body = token_request(http, client, secret).json()
