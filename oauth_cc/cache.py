@@ -98,7 +98,7 @@ class TTLMap(Generic[K, V]):
     def keys(self) -> list[K]:
         """A snapshot of the keys held, fresh or not."""
         with self._lock:
-            return list(self._entries)
+            return [key for key, _ in self._snapshot()]
 
     def items(self) -> Iterator[tuple[K, V]]:
         """A snapshot of the fresh entries."""
@@ -189,9 +189,17 @@ class TTLMap(Generic[K, V]):
     # Internals
 
     def _snapshot(self) -> list[tuple[K, tuple[object, float]]]:
-        """The entries, copied in one step. Readers move what they read to the end without
-        the lock (an LRU touch), which would break a Python loop over the map itself."""
-        return list(self._entries.items())
+        """The entries, copied. Readers move what they read to the end without the lock (an
+        LRU touch), which would break a Python loop over the map itself; even this copy, one
+        C call, can be interrupted: its allocations may run the garbage collector, whose
+        finalizers are Python code and let other threads run. A copy that saw the order change
+        raises ``RuntimeError`` and starts over; a touch only reorders, so the next copy holds
+        the same entries."""
+        while True:
+            try:
+                return list(self._entries.items())
+            except RuntimeError:  # "OrderedDict mutated during iteration"
+                continue
 
     def _fresh(self, key: K) -> object:
         entry = self._entries.get(key)

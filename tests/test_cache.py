@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -188,6 +189,35 @@ def test_the_ttl_is_read_when_storing(clock):
     cache.put("b", 2)
     clock.advance(1)
     assert cache.get("a") == 1 and cache.get("b") is None
+
+
+def test_a_copy_of_the_entries_survives_an_lru_touch_in_the_middle(clock):
+    """Copying the entries allocates, an allocation may run the garbage collector, and that
+    may run Python code (a finalizer) and so let another thread in, whose LRU touch (taken
+    without the lock) reorders the map mid-copy. Simulated here by the collector's own
+    callback touching entries, deterministically: the copy must start over, not fail."""
+    cache = make(limit=10_000)
+    for i in range(2000):
+        cache.put(str(i), i)
+    touches: list[str] = []
+
+    def touch(phase: str, info: object) -> None:
+        if phase == "start" and len(touches) < 9:
+            touches.append(str(10 * len(touches)))
+            cache.get(touches[-1])  # moves it to the end, as a reader thread's hit does
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(touch)
+    gc.set_threshold(1)  # collect on every allocation
+    try:
+        assert len(list(cache.items())) == 2000
+        assert len(cache.keys()) == 2000
+        cache.discard_where(lambda key, value: value % 2 == 0)
+        cache.purge_expired()
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(touch)
+    assert len(touches) == 9 and len(cache) == 1000
 
 
 def test_removals_while_other_threads_read(clock):
