@@ -189,29 +189,17 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-class _DuplicateMember(ValueError):
-    pass
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members = dict(pairs)
-    if len(members) != len(pairs):  # RFC 7517 §4: member names within a JWK must be unique
-        raise _DuplicateMember("a JSON object in it names a member twice")
-    return members
-
-
-_JSON = json.JSONDecoder(object_pairs_hook=_unique_members)
-
-
 def _document(document: Mapping[str, Any] | str) -> Mapping[str, Any]:
     """``document`` as an object, bounded in size. Raises ``ValidationError``."""
     if isinstance(document, str):
         if len(document.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
             raise ValidationError(f"The JWK Set is larger than {MAX_DOCUMENT_BYTES} bytes.")
         try:
-            document = _JSON.decode(document.strip())
-        except _DuplicateMember as e:
-            raise ValidationError(f"The JWK Set is not valid: {e}.") from e
+            # RFC 7517 §4: member names within a JWK must be unique.
+            document = jose.loads(document.strip())
+        except jose.DuplicateMember as e:
+            raise ValidationError("The JWK Set is not valid: a JSON object in it names a "
+                                  "member twice.") from e
         except (ValueError, RecursionError) as e:
             raise ValidationError("The JWK Set is not valid JSON.") from e
     elif isinstance(document, Mapping):

@@ -23,7 +23,6 @@ the end, which read a request's ``DPoP`` header and URL, and a token's binding.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 import re
@@ -238,7 +237,7 @@ def jwk_thumbprint(key: PublicKey) -> str:
 def access_token_hash(access_token: str) -> str:
     """``ath`` (RFC 9449 §4.2): base64url of the SHA-256 of the token's ASCII text."""
     digest = hashlib.sha256(access_token.encode("ascii", "replace")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return jose.b64encode(digest)
 
 
 _NUMBER_TYPES = (int, float)

@@ -14,6 +14,7 @@ interpreter's recursion limit, so both are caught.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 from collections import Counter
@@ -81,8 +82,15 @@ def b64decode(segment: str, part: str) -> bytes:
         raise MalformedJWS(f"{part} is not base64url.") from e
 
 
-class _DuplicateMember(ValueError):
-    pass
+def b64encode(data: bytes) -> str:
+    """``data`` as base64url without padding (RFC 7515 §2), the only spelling ``b64decode``
+    reads."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class DuplicateMember(ValueError):
+    """A JSON object names a member twice; the message completes "The token's ... " after
+    the part's name: "has more than one 'alg' member."."""
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -92,13 +100,20 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(members) != len(pairs):  # the rare case: find which name, for the description
         name = next(name for name, count in Counter(name for name, _ in pairs).items()
                     if count > 1)
-        raise _DuplicateMember(f"has more than one {name[:32]!r} member.")
+        raise DuplicateMember(f"has more than one {name[:32]!r} member.")
     return members
 
 
 # NaN and Infinity, not JSON (RFC 8259 §6) but read by Python's json, are left to the claim
 # checks: where a number is read, it is refused there, naming the claim.
 _JSON = json.JSONDecoder(object_pairs_hook=_unique_members)
+
+
+def loads(text: str) -> Any:
+    """``text`` as JSON, refusing an object that names a member twice: ``DuplicateMember``
+    (a ``ValueError``), as ``json`` raises ``ValueError`` or ``RecursionError`` otherwise.
+    For JSON documents that are no JWS segment (a JWK Set), read by the same rule."""
+    return _JSON.decode(text)
 
 
 def json_object(segment: str, part: str) -> dict[str, Any]:
@@ -118,7 +133,7 @@ def json_object(segment: str, part: str) -> dict[str, Any]:
         # value (which JSON allows and no JWS library writes), and every error, take the
         # general path, which says what is wrong.
         value, end = _JSON.raw_decode(text)
-    except _DuplicateMember as e:
+    except DuplicateMember as e:
         raise MalformedJWS(f"{part} {e}") from e
     except (ValueError, RecursionError):
         end = -1
@@ -133,7 +148,7 @@ def _decode_general(text: str, part: str) -> Any:
     """``text`` as JSON, by ``json``'s own rules, or ``MalformedJWS`` saying why not."""
     try:
         return _JSON.decode(text)
-    except _DuplicateMember as e:
+    except DuplicateMember as e:
         raise MalformedJWS(f"{part} {e}") from e
     except (ValueError, RecursionError) as e:
         if "\x00" in text:  # UTF-16 or UTF-32 of ASCII text is also UTF-8, with NULs

@@ -27,6 +27,7 @@ from django.conf import settings
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
+from oauth_cc import jose
 from oauth_cc.exceptions import SigningKeyError
 from oauth_cc.settings import oauth_cc_settings
 
@@ -96,7 +97,7 @@ def thumbprint(jwk: dict[str, str]) -> str:
     """The RFC 7638 SHA-256 thumbprint of ``jwk``, base64url without padding."""
     members = _THUMBPRINT_MEMBERS[jwk["kty"]]
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
-    return _b64encode(hashlib.sha256(canonical.encode()).digest())
+    return jose.b64encode(hashlib.sha256(canonical.encode()).digest())
 
 
 def published_jwk(public: dict[str, str], kid: str, algorithm: str) -> dict[str, str]:
@@ -171,7 +172,7 @@ def encrypt_private_key(pem: bytes, kid: str) -> str:
     """Encrypt ``pem`` under the current key, bound to ``kid``."""
     nonce = os.urandom(12)
     sealed = _encryption_keys()[0].encrypt(nonce, pem, kid.encode())
-    return CIPHERTEXT_PREFIX + _b64encode(nonce + sealed)
+    return CIPHERTEXT_PREFIX + jose.b64encode(nonce + sealed)
 
 
 def decrypt_private_key(ciphertext: str, kid: str) -> bytes:
@@ -194,10 +195,6 @@ def decrypt_private_key(ciphertext: str, kid: str) -> bytes:
         f"The private key of {kid} does not decrypt with KEY_ENCRYPTION_KEYS or SECRET_KEY "
         "(or their fallbacks)."
     )
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _pad(text: str) -> str:

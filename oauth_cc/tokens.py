@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import math
@@ -13,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from oauth_cc import clock
+from oauth_cc import clock, jose
 from oauth_cc.keyring import SigningMaterial, key_ring
 from oauth_cc.scopes import format_scope
 from oauth_cc.settings import oauth_cc_settings
@@ -92,11 +91,7 @@ def sign(claims: Mapping[str, Any], key: SigningMaterial) -> str:
     signing_input = f"{_header_segment(key.kid, key.algorithm)}.{_json_segment(claims)}"
     signature = _ALGORITHMS[key.algorithm].sign(signing_input.encode("ascii"),
                                                 key.private_key)
-    return f"{signing_input}.{_base64url(signature)}"
-
-
-def _base64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return f"{signing_input}.{jose.b64encode(signature)}"
 
 
 # json.dumps() with arguments builds a new encoder per call; this one is made once.
@@ -104,7 +99,7 @@ _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _json_segment(value: Mapping[str, Any]) -> str:
-    return _base64url(_COMPACT_JSON.encode(value).encode("utf-8"))
+    return jose.b64encode(_COMPACT_JSON.encode(value).encode("utf-8"))
 
 
 @functools.lru_cache(maxsize=64)  # a pure function of its arguments: never stale
