@@ -20,20 +20,18 @@ Library errors stop here.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
-from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_urlconf, reverse
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import client_jwks, client_keys, jose
+from oauth_cc import client_jwks, client_keys, jose, replay
 from oauth_cc.cache import TTLMap
 from oauth_cc.settings import oauth_cc_settings
 
@@ -301,14 +299,10 @@ def use_once(client_id: str, parsed: ParsedAssertion, *, now: float) -> None:
     the shared cache; raise ``AssertionRejected`` if it was recorded before (a replay).
 
     Call it last, on an assertion that passed ``verify``: only the client can then have made
-    it, so nobody else can use up its ``jti``. ``cache.add`` is atomic on Redis, Memcached,
-    the database and the local-memory cache: of two requests with one assertion, one wins.
+    it, so nobody else can use up its ``jti`` (``replay.first_use``).
     """
-    jti = str(parsed.claims["jti"])
-    expires = float(parsed.claims["exp"])
-    key = REPLAY_PREFIX + hashlib.sha256(f"{client_id}\0{jti}".encode()).hexdigest()[:40]
-    timeout = max(1, math.ceil(expires + oauth_cc_settings.LEEWAY_SECONDS - now))
-    if not cache.add(key, 1, timeout):
+    remaining = float(parsed.claims["exp"]) + oauth_cc_settings.LEEWAY_SECONDS - now
+    if not replay.first_use(REPLAY_PREFIX, client_id, str(parsed.claims["jti"]), remaining):
         raise _rejected("assertion_replayed",
                         " was used before: each jti is accepted once, so sign a new "
                         "assertion for each request.")

@@ -36,11 +36,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.utils.encoding import iri_to_uri
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import jose
+from oauth_cc import jose, replay
 from oauth_cc.cache import TTLMap
 from oauth_cc.client_jwks import key_algorithms, strict_public_key
 from oauth_cc.exceptions import description_text
@@ -286,18 +285,12 @@ def _check_claims(claims: Mapping[str, Any], *, method: str, urls: Sequence[str]
 
 
 def _use_once(jkt: str, jti: str, issued: float, now: float) -> None:
-    """Record ``jti`` of ``jkt``'s proofs in Django's default cache (shared by the workers,
-    as the brute-force counts are) for as long as its proof could still be accepted; raise
-    ``InvalidProof`` if it was recorded before (RFC 9449 §11.1).
-
-    ``add`` is atomic on Redis, Memcached, the database and the local-memory cache: of two
-    requests with one proof, one wins. Keyed by the key too, so that nobody can use up the
-    ``jti`` of another key's proofs. The backend is taken from ``caches``, as the ``cache``
-    proxy would, without the proxy's second lookup per request.
+    """Record ``jti`` of ``jkt``'s proofs for as long as its proof could still be accepted,
+    and a second more; raise ``InvalidProof`` if it was recorded before (RFC 9449 §11.1,
+    ``replay.first_use``: keyed by the key too, so nobody can use up another key's ``jti``).
     """
-    key = REPLAY_PREFIX + hashlib.sha256(f"{jkt}\0{jti}".encode()).hexdigest()[:32]  # 128 bits
     remaining = issued + oauth_cc_settings.DPOP_PROOF_MAX_AGE_SECONDS - now
-    if not caches[DEFAULT_CACHE_ALIAS].add(key, 1, max(1, math.ceil(remaining) + 1)):
+    if not replay.first_use(REPLAY_PREFIX, jkt, jti, remaining + 1):
         raise InvalidProof("The DPoP proof was used before (its jti): make a new proof for "
                            "each request.")
 

@@ -22,7 +22,7 @@ import jwt
 import pytest
 from django.test import override_settings
 
-from oauth_cc import audit, client_assertion, keys
+from oauth_cc import audit, client_assertion, keys, replay
 from oauth_cc.client_assertion import ASSERTION_TYPE, AssertionRejected
 from oauth_cc.models import Client, RevokedToken
 from tests.conftest import T0
@@ -465,7 +465,8 @@ def test_one_assertion_sent_at_once_is_accepted_once(pkjwt_client, frozen_clock,
     """cache.add is the atomic test-and-set: of requests racing with one jti, one wins."""
     client, key = pkjwt_client
     parsed = client_assertion.parse(sign(key, claims_for(client.client_id)))
-    monkeypatch.setattr(client_assertion, "cache", RacingCache(8))
+    racing = RacingCache(8)
+    monkeypatch.setattr(replay, "shared_cache", lambda: racing)
 
     def use() -> bool:
         try:

@@ -21,7 +21,7 @@ from django.test import override_settings
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from jwt.warnings import InsecureKeyLengthWarning
 
-from oauth_cc import dpop, process_cache
+from oauth_cc import dpop, process_cache, replay
 from oauth_cc.dpop import InvalidProof, verify_proof
 from tests.conftest import T0
 
@@ -206,7 +206,7 @@ def test_the_jti_is_remembered_for_the_proofs_remaining_window(monkeypatch):
             added.append((key, timeout))
             return True
 
-    monkeypatch.setattr(dpop, "caches", {"default": Cache()})
+    monkeypatch.setattr(replay, "shared_cache", Cache)
     check(Prover().proof(iat=T0 - 50))  # 10 s left of the 60 s window
     check(Prover().proof(iat=T0 + 30))  # 90 s left
     assert [timeout for _, timeout in added] == [11, 91]
