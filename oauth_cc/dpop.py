@@ -26,22 +26,24 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.utils.encoding import iri_to_uri
 from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import jose, replay
 from oauth_cc.cache import TTLMap
-from oauth_cc.client_jwks import key_algorithms, strict_public_key
+from oauth_cc.client_jwks import (
+    SignatureVerifier,
+    key_algorithms,
+    signature_verifier,
+    strict_public_key,
+)
 from oauth_cc.exceptions import description_text
 from oauth_cc.keys import PRIVATE_JWK_MEMBERS, PublicKey, public_jwk, thumbprint
 from oauth_cc.settings import oauth_cc_settings
@@ -67,16 +69,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAPPINGS = (dict, MappingProxyType)
 # The characters iri_to_uri() leaves as they are: a path of only these is already a URI path.
 _URI_PATH = re.compile(r"[A-Za-z0-9/#%\[\]=:;$&()+,!?*@'~._-]*")
-# RFC 7518 §3.3-3.5 and RFC 8037 §3.1, with the padding and hash objects made once: a proof is
-# verified on every API request, and PyJWT's algorithm objects rebuild them (and convert the
-# ECDSA signature in Python) on each call.
-_SHA256 = hashes.SHA256()
-_ECDSA_SHA256 = ec.ECDSA(_SHA256)
-_PKCS1 = padding.PKCS1v15()
-_PSS = padding.PSS(mgf=padding.MGF1(_SHA256), salt_length=_SHA256.digest_size)
-Verifier = Callable[[bytes, bytes], None]
-
-
 class InvalidProof(Exception):
     """A DPoP proof is missing, malformed or does not prove what it must. ``description``
     says which, in the characters an ``error_description`` may hold."""
@@ -103,28 +95,7 @@ class _ProofKey:
     alg: str
     key: PublicKey
     jkt: str
-    verify: Verifier
-
-
-def _verifier(alg: str, key: PublicKey) -> Verifier:
-    """``verify(signature, signing_input)`` for ``alg`` with ``key`` (which fits it)."""
-    if alg == "ES256":
-        assert isinstance(key, ec.EllipticCurvePublicKey)
-
-        def verify_es256(signature: bytes, message: bytes) -> None:
-            if len(signature) != 64:  # r and s, 32 bytes each (RFC 7518 §3.4)
-                raise InvalidSignature
-            key.verify(encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                                            int.from_bytes(signature[32:], "big")),
-                       message, _ECDSA_SHA256)
-
-        return verify_es256
-    if alg in ("RS256", "PS256"):
-        assert isinstance(key, rsa.RSAPublicKey)
-        scheme = _PKCS1 if alg == "RS256" else _PSS
-        return lambda signature, message: key.verify(signature, message, scheme, _SHA256)
-    assert isinstance(key, ed25519.Ed25519PublicKey)
-    return key.verify
+    verify: SignatureVerifier
 
 
 # Parsed headers by their text. Bounded: a flood of headers with fresh keys only evicts.
@@ -197,7 +168,7 @@ def _proof_key(segment: str) -> _ProofKey:
         raise InvalidProof(f"The DPoP proof's alg {alg} does not fit its jwk's key type"
                            + (f": use {' or '.join(usable)}." if usable else
                               ", and this server accepts no algorithm for that key type."))
-    checked = _ProofKey(alg, key, jwk_thumbprint(key), _verifier(alg, key))
+    checked = _ProofKey(alg, key, jwk_thumbprint(key), signature_verifier(alg, key))
     _headers.put(segment, checked)
     return checked
 
