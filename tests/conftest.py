@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
+from django.test import override_settings
 from pytest_django.live_server_helper import LiveServer
 
 from oauth_cc import clock, keys, process_cache
@@ -51,6 +52,15 @@ def _pooled_key_generation(monkeypatch: pytest.MonkeyPatch) -> None:
         return pool[index] if index < len(pool) else real_generate_private_key(algorithm)
 
     monkeypatch.setattr(keys, "generate_private_key", generate)
+
+
+@pytest.fixture
+def oauth_cc_defaults() -> Iterator[None]:
+    """Every oauth_cc setting at its default but the issuer, whatever an earlier test left
+    behind: setting OAUTH_CC afresh also drops the settings oauth_cc has cached. The modules
+    that test one oauth_cc module each use it for all their tests (``pytestmark``)."""
+    with override_settings(OAUTH_CC={"ISSUER": "https://issuer.test"}):
+        yield
 
 
 @pytest.fixture

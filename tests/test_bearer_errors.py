@@ -4,7 +4,6 @@ and the one setting that decides how they look."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.test import override_settings
@@ -15,17 +14,10 @@ from oauth_cc import bearer_errors
 from oauth_cc.bearer_errors import BearerError, BearerFailure, ErrorResponse
 
 ISSUER = "https://issuer.test"
+pytestmark = pytest.mark.usefixtures("oauth_cc_defaults")
 # RFC 6750 §3 / RFC 7235 §2.1: auth-scheme, then auth-params of token="quoted-string".
 CHALLENGE = re.compile(r'Bearer [a-z_]+="(?:[^"\\]|\\.)*"(?:, [a-z_]+="(?:[^"\\]|\\.)*")*')
 DESCRIPTION_TEXT = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
-
-
-@pytest.fixture(autouse=True)
-def _oauth_cc_defaults() -> Iterator[None]:
-    """Every oauth_cc setting at its default, whatever an earlier test left behind: setting
-    OAUTH_CC afresh also drops the settings oauth_cc has cached."""
-    with override_settings(OAUTH_CC={"ISSUER": ISSUER}):
-        yield
 
 
 def render_teapot(failure: BearerFailure) -> ErrorResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.test import override_settings
@@ -15,17 +14,10 @@ from oauth_cc import credentials
 from oauth_cc.credentials import HASH_PREFIX, MAX_SECRET_LENGTH, check_secret, hash_secret
 
 ISSUER = "https://issuer.test"
+pytestmark = pytest.mark.usefixtures("oauth_cc_defaults")
 UNRESERVED = re.compile(r"[A-Za-z0-9_-]+")  # RFC 3986 §2.3 without "." and "~"
 STORED = re.compile(r"hmac-sha256\$[0-9a-f]{64}")
 OLD_KEY = "an-older-secret-key-" + "o" * 40
-
-
-@pytest.fixture(autouse=True)
-def _oauth_cc_defaults() -> Iterator[None]:
-    """Every oauth_cc setting at its default, whatever an earlier test left behind: setting
-    OAUTH_CC afresh also drops the settings oauth_cc has cached."""
-    with override_settings(OAUTH_CC={"ISSUER": ISSUER}):
-        yield
 
 
 def expected_hash(key_material: str, secret: str) -> str:

@@ -13,19 +13,11 @@ from oauth_cc.clock import now_datetime
 from oauth_cc.keyring import SigningMaterial, key_ring
 from oauth_cc.models import SigningKey, SigningKeyState
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("oauth_cc_defaults")]
 
 ISSUER = "https://issuer.test"
 STATE_TTL = 5
 REFETCH = 30
-
-
-@pytest.fixture(autouse=True)
-def _oauth_cc_defaults() -> Iterator[None]:
-    """Every oauth_cc setting at its default, whatever an earlier test left behind: setting
-    OAUTH_CC afresh also drops the settings oauth_cc has cached."""
-    with override_settings(OAUTH_CC={"ISSUER": ISSUER}):
-        yield
 
 
 @pytest.fixture

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.test import override_settings
 
 from oauth_cc import last_used, process_cache, state
 from oauth_cc.keyring import key_ring
 
-ISSUER = "https://issuer.test"
-
-
-@pytest.fixture(autouse=True)
-def _oauth_cc_defaults() -> Iterator[None]:
-    """Every oauth_cc setting at its default, whatever an earlier test left behind: setting
-    OAUTH_CC afresh also drops the settings oauth_cc has cached."""
-    with override_settings(OAUTH_CC={"ISSUER": ISSUER}):
-        yield
+pytestmark = pytest.mark.usefixtures("oauth_cc_defaults")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,15 +15,8 @@ from oauth_cc.cache import TTLMap
 from oauth_cc.settings import DEFAULTS, OAuthCCSettings, oauth_cc_settings
 
 ISSUER = "https://issuer.test"  # the test settings' only OAUTH_CC key
+pytestmark = pytest.mark.usefixtures("oauth_cc_defaults")
 HINTS = typing.get_type_hints(OAuthCCSettings)
-
-
-@pytest.fixture(autouse=True)
-def _oauth_cc_defaults() -> Iterator[None]:
-    """Every oauth_cc setting at its default, whatever an earlier test left behind: setting
-    OAUTH_CC afresh also drops the settings oauth_cc has cached."""
-    with override_settings(OAUTH_CC={"ISSUER": ISSUER}):
-        yield
 
 
 def conforms(value: Any, hint: Any) -> bool:

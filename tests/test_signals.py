@@ -8,25 +8,14 @@ from typing import Any
 
 import pytest
 from django.db.models.signals import post_delete, post_save
-from django.test import override_settings
 
 from oauth_cc import audit, state
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import Client, ClientRecord, Project, RevokedToken, Scope, SigningKey
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("oauth_cc_defaults")]
 
 MakeClient = Callable[..., tuple[Client, str]]
-
-ISSUER = "https://issuer.test"
-
-
-@pytest.fixture(autouse=True)
-def _oauth_cc_defaults() -> Iterator[None]:
-    """Every oauth_cc setting at its default, whatever an earlier test left behind: setting
-    OAUTH_CC afresh also drops the settings oauth_cc has cached."""
-    with override_settings(OAUTH_CC={"ISSUER": ISSUER}):
-        yield
 
 
 def record(client: Client) -> ClientRecord:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -18,17 +17,10 @@ from oauth_cc.models import SigningKey
 from tests.conftest import T0
 
 ISSUER = "https://issuer.test"
+pytestmark = pytest.mark.usefixtures("oauth_cc_defaults")
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 # The raw signature's length (RFC 7518 §3.3, §3.4; RFC 8037 §3.1), for 2048-bit RSA.
 SIGNATURE_LENGTH = {"RS256": 256, "ES256": 64, "EdDSA": 64}
-
-
-@pytest.fixture(autouse=True)
-def _oauth_cc_defaults() -> Iterator[None]:
-    """Every oauth_cc setting at its default, whatever an earlier test left behind: setting
-    OAUTH_CC afresh also drops the settings oauth_cc has cached."""
-    with override_settings(OAUTH_CC={"ISSUER": ISSUER}):
-        yield
 
 
 def material(algorithm: str, kid: str = "kid-1") -> SigningMaterial:
