@@ -8,12 +8,14 @@ cache, and the disabled clients in it, for an hour.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 _source: Callable[[], float] = time.time
+_GRID = 1024  # steps per second of a frozen monotonic clock
 _monotonic_source: Callable[[], float] = time.monotonic
 
 
@@ -42,8 +44,10 @@ class FrozenClock:
     def __init__(self, at: float) -> None:
         self.at = float(at)
         # The monotonic clock, frozen where the real one stands, so that what a process timed
-        # before the freeze keeps its age.
-        self.elapsed = time.monotonic()
+        # before the freeze keeps its age. Rounded up to a 1/1024 s grid, on which adding and
+        # subtracting whole seconds (or halves, quarters...) is exact: a test that advances
+        # exactly JWKS_MIN_REFETCH_SECONDS must see exactly that much time pass.
+        self.elapsed = math.ceil(time.monotonic() * _GRID) / _GRID
 
     def __call__(self) -> float:
         return self.at

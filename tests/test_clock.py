@@ -54,7 +54,20 @@ def test_the_frozen_monotonic_clock_starts_where_the_real_one_stands():
     """What a process timed before the freeze keeps its age (a cache made then)."""
     before = time.monotonic()
     with clock.frozen(T0):
-        assert before <= clock.monotonic() <= time.monotonic()
+        assert before <= clock.monotonic() <= time.monotonic() + 1 / 1024
+
+
+@pytest.mark.parametrize("real", [1000.1, 123_456.789])
+def test_advancing_the_frozen_monotonic_clock_by_whole_seconds_is_exact(monkeypatch, real):
+    """A test that waits exactly JWKS_MIN_REFETCH_SECONDS must see exactly that much pass:
+    from 1000.1, (1000.1 + 30) - 1000.1 is 29.999999999999886 in floating point."""
+    monkeypatch.setattr(time, "monotonic", lambda: real)
+    with clock.frozen(T0) as frozen:
+        start = clock.monotonic()
+        frozen.advance(30)
+        assert clock.monotonic() - start == 30
+        frozen.advance(0.5)
+        assert clock.monotonic() - start == 30.5
 
 
 def test_advance_moves_both_clocks():
