@@ -125,7 +125,8 @@ def database_from_url(url: str | None) -> dict[str, object]:
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"))}
 
 if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    # Django's Redis backend, without a new client per operation and with one-trip incr.
+    CACHES = {"default": {"BACKEND": "oauth_cc.redis_cache.RedisCache",
                           "LOCATION": os.environ["REDIS_URL"]}}
 else:
     # One process only: counts and replay records are not shared (W002). Room for them all

@@ -295,7 +295,8 @@ def _fail(store: BaseCache, exact: _Limit | None, volume: list[_Limit], window: 
 
 def _give_back(store: BaseCache, limit: _Limit) -> None:
     # Django's Redis incr checks that the key exists, then increments: if it expires in
-    # between, the counter comes back without expiry until a failure gives it one.
+    # between, the counter comes back without expiry until a failure gives it one
+    # (oauth_cc.redis_cache's incr does both in one atomic script).
     uncount(limit.key, store)  # nothing if the window closed meanwhile
 
 

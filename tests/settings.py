@@ -79,7 +79,7 @@ def _database(url: str | None) -> dict[str, object]:
 DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
 
 if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    CACHES = {"default": {"BACKEND": "oauth_cc.redis_cache.RedisCache",
                           "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "oauth_cc_tests"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -34,6 +34,7 @@ def test_manage_py_check_passes_on_the_test_settings(settings):
     ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W002", "oauth_cc.W006"]),
     ("django.core.cache.backends.locmem.LocMemCache", True, []),
     ("django.core.cache.backends.redis.RedisCache", False, []),
+    ("oauth_cc.redis_cache.RedisCache", False, []),
     ("django.core.cache.backends.db.DatabaseCache", False, []),
 ])
 def test_process_local_cache_warning(settings, backend, debug, expected):
@@ -47,6 +48,7 @@ def test_process_local_cache_warning(settings, backend, debug, expected):
      ["oauth_cc.W002", "oauth_cc.W005", "oauth_cc.W006"]),
     ("django.core.cache.backends.locmem.LocMemCache", True, []),
     ("django.core.cache.backends.redis.RedisCache", False, []),
+    ("oauth_cc.redis_cache.RedisCache", False, []),
 ])
 def test_a_token_quota_needs_a_shared_cache(settings, backend, debug, expected):
     settings.DEBUG = debug
@@ -71,6 +73,7 @@ def test_remote_mode_warns_only_that_dpop_replays_are_not_shared(settings):
     ("django.core.cache.backends.dummy.DummyCache", False, ["oauth_cc.W003", "oauth_cc.W006"]),
     ("django.core.cache.backends.locmem.LocMemCache", True, []),
     ("django.core.cache.backends.redis.RedisCache", False, []),
+    ("oauth_cc.redis_cache.RedisCache", False, []),
 ])
 def test_remote_mode_dpop_replay_cache_warning(settings, backend, debug, expected):
     settings.DEBUG = debug

@@ -124,7 +124,7 @@ from tests.settings import *  # noqa: F403
 import os
 
 if os.environ.get("REDIS_URL"):
-    CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    CACHES = {{"default": {{"BACKEND": "oauth_cc.redis_cache.RedisCache",
                           "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": {prefix!r}}}}}
 else:  # what two processes on one machine can share without a server
     CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",

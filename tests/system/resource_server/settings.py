@@ -39,7 +39,7 @@ OAUTH_CC = {
 }
 # Its workers share one Redis, as a deployment's would: a DPoP proof's jti is remembered
 # there, so a proof replayed to another worker is caught (system check W003).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+CACHES = {"default": {"BACKEND": "oauth_cc.redis_cache.RedisCache",
                       "LOCATION": os.environ["OAUTH_CC_SYSTEM_RS_REDIS_URL"],
                       "KEY_PREFIX": os.environ.get("OAUTH_CC_SYSTEM_CACHE_PREFIX", "")}}
 
