@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help test test-postgres demo lint typecheck migrations-check check clean bench bench-quick
+.PHONY: help test test-postgres demo lint typecheck migrations-check check clean bench bench-quick bench-redis
 
 help:
 	@echo "make test         run the test suite on SQLite (creates .venv on first use)"
@@ -48,3 +48,8 @@ bench:
 
 bench-quick:
 	$(PYTHON) benchmarks/bootstrap.py --quick
+
+# Django's Redis cache backend against oauth_cc's, on the Redis at REDIS_URL (default
+# redis://127.0.0.1:6379/15). In the development virtualenv: it needs redis, not the peers.
+bench-redis: $(STAMP)
+	$(BIN)/python -m benchmarks.redis_cache --json benchmarks/results/redis.json
