@@ -20,19 +20,14 @@ Library errors stop here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from django.urls import get_urlconf, reverse
 from django.views.decorators.debug import sensitive_variables
 
-from oauth_cc import client_jwks, client_keys, jose, replay
-from oauth_cc.cache import TTLMap
+from oauth_cc import client_jwks, client_keys, jose, published_urls, replay
 from oauth_cc.settings import oauth_cc_settings
 
 if TYPE_CHECKING:
@@ -106,28 +101,10 @@ def parse(assertion: str) -> ParsedAssertion:
     return ParsedAssertion(header, claims, signing_input, signature)
 
 
-# By (ISSUER, the URLconf in use): reverse() costs about as much as verifying the signature.
-# A URLconf may be set per request (request.urlconf), hence the key; there are few.
-_audiences: TTLMap[tuple[str, object], tuple[str, str]] = TTLMap(ttl=lambda: math.inf,
-                                                                  limit=16)
-
-
 def audiences() -> tuple[str, str]:
     """What an assertion's ``aud`` may name: the issuer, and the token endpoint's URL (as the
     metadata gives it)."""
-    key = (oauth_cc_settings.ISSUER, get_urlconf())
-    found = _audiences.get(key)
-    if found is None:
-        found = (oauth_cc_settings.ISSUER,
-                 oauth_cc_settings.issuer_origin + reverse("oauth_cc:token"))
-        _audiences.put(key, found)
-    return found
-
-
-@receiver(setting_changed)
-def _urls_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _audiences.clear()
+    return oauth_cc_settings.ISSUER, published_urls.token_endpoint_url()
 
 
 def _rejected(reason: str, description: str) -> AssertionRejected:

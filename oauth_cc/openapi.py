@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import DatabaseError
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import ResolvedComponent
@@ -34,6 +34,7 @@ from drf_spectacular.settings import spectacular_settings
 from rest_framework import permissions as drf_permissions
 from rest_framework.views import APIView
 
+from oauth_cc import published_urls
 from oauth_cc.models import Client, Scope
 from oauth_cc.permissions import HasScope, _AnyOf  # _AnyOf is HasScope's "|"
 from oauth_cc.scopes import CLIENT_PERMISSIONS
@@ -140,7 +141,7 @@ class BearerJWTScheme(OpenApiAuthenticationExtension):
         as in the RFC 8414 metadata; ``SPECTACULAR_SETTINGS["OAUTH2_TOKEN_URL"]`` where this
         site does not mount it (a resource server in remote mode)."""
         try:
-            return oauth_cc_settings.issuer_origin + reverse("oauth_cc:token")
+            return published_urls.token_endpoint_url()
         except NoReverseMatch:
             pass
         configured: str | None = spectacular_settings.OAUTH2_TOKEN_URL

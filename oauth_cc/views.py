@@ -19,7 +19,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from oauth_cc import audit, clock, dpop, last_used, quota, throttle
+from oauth_cc import audit, clock, dpop, last_used, published_urls, quota, throttle
 from oauth_cc import scopes as scope_rules
 from oauth_cc.acceptance import verify_access_token, verify_signature_and_claims
 from oauth_cc.client_auth import authenticate_client, client_credentials, read_form
@@ -177,8 +177,7 @@ class TokenView(OAuthEndpoint):
                     raise InvalidDPoPProof("This client must send a DPoP proof (RFC 9449) with "
                                            "each token request: its tokens are DPoP-bound.")
                 return None
-            urls = (dpop.request_url(request),
-                    oauth_cc_settings.issuer_origin + reverse("oauth_cc:token"))
+            urls = (dpop.request_url(request), published_urls.token_endpoint_url())
             return dpop.verify_proof(proof, method=request.method or "", urls=urls,
                                      now=clock.now()).jkt
         except dpop.InvalidProof as e:
@@ -294,7 +293,7 @@ class MetadataView(View):
         origin = oauth_cc_settings.issuer_origin
         metadata: dict[str, Any] = {
             "issuer": oauth_cc_settings.ISSUER,
-            "token_endpoint": origin + reverse("oauth_cc:token"),
+            "token_endpoint": published_urls.token_endpoint_url(),
             "jwks_uri": origin + reverse("oauth_cc:jwks"),
             "grant_types_supported": [CLIENT_CREDENTIALS],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,

@@ -29,7 +29,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from oauth_cc import clock
+from oauth_cc import clock, published_urls
 from oauth_cc.models import Client, Project
 from oauth_cc.portal import operations
 from oauth_cc.portal.access import get_client, get_project, managed_projects
@@ -71,7 +71,7 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any],
 def _token_url() -> str | None:
     """The token endpoint's URL as the metadata gives it, if ``oauth_cc.urls`` is mounted."""
     try:
-        return oauth_cc_settings.issuer_origin + reverse("oauth_cc:token")
+        return published_urls.token_endpoint_url()
     except NoReverseMatch:
         return None
 
