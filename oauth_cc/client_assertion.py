@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import client_jwks, client_keys, jose, published_urls, replay
+from oauth_cc.keys import signature_verifier
 from oauth_cc.settings import oauth_cc_settings
 
 if TYPE_CHECKING:
@@ -213,8 +214,7 @@ def _candidates(keys: tuple[ClientKey, ...], alg: str, kid: str | None
 def _verifies(parsed: ParsedAssertion, alg: str, keys: list[ClientKey]) -> bool:
     for key in keys:
         try:
-            client_jwks.signature_verifier(alg, key.key)(parsed.signature,
-                                                          parsed.signing_input)
+            signature_verifier(alg, key.key)(parsed.signature, parsed.signing_input)
         except (InvalidSignature, ValueError, TypeError):
             continue
         return True

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.core.exceptions import ValidationError
 
 from oauth_cc import jose
@@ -53,16 +50,6 @@ _MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x")}
 _OPTIONAL_MEMBERS = ("kid", "use", "alg", "key_ops")
 
 
-# RFC 7518 §3.3-3.5 and RFC 8037 §3.1, with the padding and hash objects made once: a DPoP
-# proof is verified on every API request, and PyJWT's algorithm objects rebuild them (and
-# convert the ECDSA signature in Python) on each call.
-_SHA256 = hashes.SHA256()
-_ECDSA_SHA256 = ec.ECDSA(_SHA256)
-_PKCS1 = padding.PKCS1v15()
-_PSS = padding.PSS(mgf=padding.MGF1(_SHA256), salt_length=_SHA256.digest_size)
-#: ``verify(signature, signing_input)``, raising ``InvalidSignature``, ``ValueError`` or
-#: ``TypeError`` when the signature does not verify.
-SignatureVerifier = Callable[[bytes, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -173,28 +160,6 @@ def _is_public(address: IPAddress) -> bool:
     IPv6 site-local (RFC 3879) and IPv4-compatible (``::a.b.c.d``, reserved) as global."""
     return (address.is_global and not address.is_multicast and not address.is_reserved
             and not (isinstance(address, IPv6Address) and address.is_site_local))
-
-
-def signature_verifier(alg: str, key: PublicKey) -> SignatureVerifier:
-    """``verify(signature, signing_input)`` for the JWS ``alg`` (one of ``SIGNING_ALGORITHMS``)
-    with ``key``, which fits it (``key_algorithms``): for client assertions and DPoP proofs."""
-    if alg == "ES256":
-        assert isinstance(key, ec.EllipticCurvePublicKey)
-
-        def verify_es256(signature: bytes, message: bytes) -> None:
-            if len(signature) != 64:  # r and s, 32 bytes each (RFC 7518 §3.4)
-                raise InvalidSignature
-            key.verify(encode_dss_signature(int.from_bytes(signature[:32], "big"),
-                                            int.from_bytes(signature[32:], "big")),
-                       message, _ECDSA_SHA256)
-
-        return verify_es256
-    if alg in ("RS256", "PS256"):
-        assert isinstance(key, rsa.RSAPublicKey)
-        scheme = _PKCS1 if alg == "RS256" else _PSS
-        return lambda signature, message: key.verify(signature, message, scheme, _SHA256)
-    assert isinstance(key, ed25519.Ed25519PublicKey)
-    return key.verify
 
 
 def jwk_set_validator(value: Any) -> None:

@@ -38,14 +38,16 @@ from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import jose, replay
 from oauth_cc.cache import TTLMap
-from oauth_cc.client_jwks import (
-    SignatureVerifier,
-    key_algorithms,
-    signature_verifier,
-    strict_public_key,
-)
+from oauth_cc.client_jwks import key_algorithms, strict_public_key
 from oauth_cc.exceptions import description_text
-from oauth_cc.keys import PRIVATE_JWK_MEMBERS, PublicKey, public_jwk, thumbprint
+from oauth_cc.keys import (
+    PRIVATE_JWK_MEMBERS,
+    PublicKey,
+    SignatureVerifier,
+    public_jwk,
+    signature_verifier,
+    thumbprint,
+)
 from oauth_cc.settings import oauth_cc_settings
 
 if TYPE_CHECKING:

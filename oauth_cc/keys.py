@@ -15,12 +15,13 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
@@ -63,6 +64,48 @@ class VerificationKey:
     kid: str
     algorithm: str
     key: PublicKey
+
+    @cached_property
+    def verify(self) -> SignatureVerifier:
+        """``signature_verifier(algorithm, key)``, made on first use. Raises ``ValueError``
+        if the key does not fit the algorithm."""
+        return signature_verifier(self.algorithm, self.key)
+
+
+# Verifying a JWS signature: access tokens (ours, or a remote issuer's), client assertions and
+# DPoP proofs all go through signature_verifier(). RFC 7518 §3.3-3.5 and RFC 8037 §3.1, with
+# the padding and hash objects made once: PyJWT's algorithm objects rebuild them (and convert
+# the ECDSA signature in Python) on each call.
+_SHA256 = hashes.SHA256()
+_ECDSA_SHA256 = ec.ECDSA(_SHA256)
+_PKCS1 = padding.PKCS1v15()
+_PSS = padding.PSS(mgf=padding.MGF1(_SHA256), salt_length=_SHA256.digest_size)
+#: ``verify(signature, signing_input)``, raising ``InvalidSignature``, ``ValueError`` or
+#: ``TypeError`` when the signature does not verify.
+SignatureVerifier = Callable[[bytes, bytes], None]
+
+
+def signature_verifier(alg: str, key: Any) -> SignatureVerifier:
+    """``verify(signature, signing_input)`` for the JWS ``alg`` with ``key``: ES256 with a
+    P-256 key, RS256 or PS256 with an RSA key, EdDSA (or its RFC 9864 name Ed25519) with an
+    Ed25519 key. Raises ``ValueError`` for any other algorithm, or a key that does not fit
+    it: the key decides, never the token."""
+    if alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey) \
+            and isinstance(key.curve, ec.SECP256R1):
+        def verify_es256(signature: bytes, message: bytes) -> None:
+            if len(signature) != 64:  # r and s, 32 bytes each (RFC 7518 §3.4)
+                raise InvalidSignature
+            key.verify(encode_dss_signature(int.from_bytes(signature[:32], "big"),
+                                            int.from_bytes(signature[32:], "big")),
+                       message, _ECDSA_SHA256)
+
+        return verify_es256
+    if alg in ("RS256", "PS256") and isinstance(key, rsa.RSAPublicKey):
+        scheme = _PKCS1 if alg == "RS256" else _PSS
+        return lambda signature, message: key.verify(signature, message, scheme, _SHA256)
+    if alg in ("EdDSA", "Ed25519") and isinstance(key, ed25519.Ed25519PublicKey):
+        return key.verify
+    raise ValueError(f"A {type(key).__name__} cannot verify {alg} signatures.")
 
 
 def generate_private_key(algorithm: str, key_size: int | None = None) -> PrivateKey:

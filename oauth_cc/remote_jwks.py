@@ -23,8 +23,6 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-import jwt
-
 from oauth_cc import clock, process_cache
 from oauth_cc.jwks_fetch import JWKSFetchError, PublicJWK, fetch_jwks
 from oauth_cc.keys import VerificationKey
@@ -34,7 +32,6 @@ logger = logging.getLogger("oauth_cc")
 
 MAX_DOCUMENT_BYTES = 1_048_576
 MAX_CACHE_SECONDS = 86_400
-_ALGORITHMS = jwt.algorithms.get_default_algorithms()
 
 
 def usable_keys(jwks: Iterable[PublicJWK]) -> dict[str, VerificationKey]:
@@ -46,12 +43,13 @@ def usable_keys(jwks: Iterable[PublicJWK]) -> dict[str, VerificationKey]:
     for jwk in jwks:
         if jwk.kid is None or jwk.alg is None or jwk.alg not in allowed:
             continue
+        key = VerificationKey(jwk.kid, jwk.alg, jwk.key)
         try:
-            _ALGORITHMS[jwk.alg].prepare_key(jwk.key)  # e.g. "RS256" on an EC key
-        except (jwt.PyJWTError, TypeError, ValueError):
+            key.verify  # noqa: B018 - made now, so that a misfit is skipped: "RS256" on an EC key
+        except ValueError:
             logger.warning("Skipping key %s: it is not a key for %s.", jwk.kid, jwk.alg)
             continue
-        found[jwk.kid] = VerificationKey(jwk.kid, jwk.alg, jwk.key)
+        found[jwk.kid] = key
     return found
 
 

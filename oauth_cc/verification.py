@@ -2,8 +2,8 @@
 
 The key is found by the header's ``kid`` among the keys the source trusts, and the algorithm is
 taken from that key, never from the token: ``alg: none``, HMAC signed with a public key, or any
-algorithm other than the key's fails. Every PyJWT or cryptography error becomes
-``InvalidToken`` here. The compact form is read strictly (``jose``): one token, one spelling.
+algorithm other than the key's fails. Every cryptography error becomes ``InvalidToken``
+here. The compact form is read strictly (``jose``): one token, one spelling.
 
 Which key source, and what else a token must pass on this site (its client's state, the
 verified-token cache), is decided one layer up, in ``acceptance``.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-import jwt
+from cryptography.exceptions import InvalidSignature
 from django.views.decorators.debug import sensitive_variables
 
 from oauth_cc import jose
@@ -36,7 +36,6 @@ MAX_TIMESTAMP = 253_402_300_799
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 # RFC 9068 §4: "at+jwt", which RFC 7515 §4.1.9 lets be written with its "application/" prefix.
 ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
-_ALGORITHMS = jwt.algorithms.get_default_algorithms()
 
 
 class KeySource(Protocol):
@@ -136,9 +135,10 @@ def verify_with_key(token: str, keys: KeySource, expected: Expected, *, now: flo
     """``verify``, returning the key that verified the token too.
 
     ``strict_expiry`` judges ``exp`` without ``leeway`` (the issuer judging its own tokens).
-    The compact form is split and checked here, and the signature is checked by PyJWT's
-    algorithm object for our key's algorithm: ``jwt.decode`` would re-validate every
-    character of the token in Python, which costs twice the RSA verification itself.
+    The compact form is split and checked here, and the signature by the key's own verifier
+    (``keys.signature_verifier``, which client assertions and DPoP proofs use too):
+    ``jwt.decode`` would re-validate every character of the token in Python, which costs
+    twice the RSA verification itself.
     """
     try:
         header_segment, payload_segment, signature_segment = jose.split(
@@ -158,11 +158,11 @@ def verify_with_key(token: str, keys: KeySource, expected: Expected, *, now: flo
     # ASCII (jose.split checked it), so this cannot fail.
     signed = token[:len(header_segment) + 1 + len(payload_segment)].encode("ascii")
     try:
-        valid = _ALGORITHMS[alg].verify(signed, key.key, signature)
-    except (ValueError, TypeError, jwt.PyJWTError) as e:
+        key.verify(signature, signed)
+    except InvalidSignature as e:
+        raise InvalidToken("The token's signature is invalid.") from e
+    except (ValueError, TypeError) as e:
         raise InvalidToken("The token is malformed.") from e
-    if not valid:
-        raise InvalidToken("The token's signature is invalid.")
     claims = _json_object(payload_segment, "payload")
     check_claims(claims, expected, now=now, leeway=leeway, strict_expiry=strict_expiry)
     return VerifiedToken(claims, kid), key

@@ -128,3 +128,57 @@ def test_invalid_public_jwk():
         keys.load_public_key({"kty": "RSA", "n": "!!", "e": "AQAB"})
     with pytest.raises(SigningKeyError):
         keys.load_public_key({"kty": "oct", "k": "AAAA"})
+
+
+# One signature check for every JWS this server reads (access tokens, client assertions, DPoP
+# proofs): the key decides which algorithm verifies, never the token.
+
+_MESSAGE = b"header.payload"
+
+
+def _signed(algorithm: str) -> tuple[keys.PublicKey, bytes]:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    if algorithm == "ES256":
+        key = ec.generate_private_key(ec.SECP256R1())
+        r, s = decode_dss_signature(key.sign(_MESSAGE, ec.ECDSA(hashes.SHA256())))
+        return key.public_key(), r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if algorithm in ("RS256", "PS256"):
+        rsa_key = real_generate_private_key("RS256")
+        assert isinstance(rsa_key, rsa.RSAPrivateKey)
+        scheme = padding.PKCS1v15() if algorithm == "RS256" else padding.PSS(
+            mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        return rsa_key.public_key(), rsa_key.sign(_MESSAGE, scheme, hashes.SHA256())
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    return ed_key.public_key(), ed_key.sign(_MESSAGE)
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"])
+def test_the_signature_verifier_verifies_its_algorithm_only(algorithm):
+    from cryptography.exceptions import InvalidSignature
+
+    public, signature = _signed(algorithm)
+    verify = keys.signature_verifier(algorithm, public)
+    verify(signature, _MESSAGE)
+    with pytest.raises((InvalidSignature, ValueError)):
+        verify(signature, _MESSAGE + b"x")
+    with pytest.raises((InvalidSignature, ValueError)):
+        verify(signature[:-1] + bytes([signature[-1] ^ 1]), _MESSAGE)
+    assert keys.VerificationKey("k", algorithm, public).verify(signature, _MESSAGE) is None
+
+
+@pytest.mark.parametrize(("algorithm", "key"), [
+    ("RS256", ec.generate_private_key(ec.SECP256R1()).public_key()),
+    ("ES256", ec.generate_private_key(ec.SECP384R1()).public_key()),  # ES256 is P-256 only
+    ("ES256", ed25519.Ed25519PrivateKey.generate().public_key()),
+    ("EdDSA", ec.generate_private_key(ec.SECP256R1()).public_key()),
+    ("HS256", ed25519.Ed25519PrivateKey.generate().public_key()),
+    ("none", ec.generate_private_key(ec.SECP256R1()).public_key()),
+])
+def test_a_key_verifies_no_algorithm_it_does_not_fit(algorithm, key):
+    with pytest.raises(ValueError, match=f"cannot verify {algorithm}"):
+        keys.signature_verifier(algorithm, key)
+    with pytest.raises(ValueError):
+        keys.VerificationKey("k", algorithm, key).verify  # noqa: B018 - made on first use

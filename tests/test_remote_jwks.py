@@ -498,3 +498,26 @@ def test_remote_jwks_against_the_issuers_own_endpoint(live_server, oauth_client)
         assert verify_access_token(mint_token(client)).client_id == client.client_id
         SigningKey.objects.rotate()
         assert verify_access_token(mint_token(client)).client_id == client.client_id
+
+
+@override_settings(OAUTH_CC={"ISSUER": ISSUER, "ALLOWED_ALGORITHMS": ["RS256", "ES256", "EdDSA"]})
+def test_a_published_key_that_does_not_fit_its_alg_is_skipped(caplog):
+    """The key decides the algorithm: an ES256 key must be P-256, an EdDSA key Ed25519."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+
+    from oauth_cc.jwks_fetch import PublicJWK
+    from oauth_cc.remote_jwks import usable_keys
+
+    def public(private: Any) -> Any:
+        return private.public_key()
+
+    found = usable_keys([
+        PublicJWK("p384", "ES256", public(ec.generate_private_key(ec.SECP384R1()))),
+        PublicJWK("ed448", "EdDSA", public(ed448.Ed448PrivateKey.generate())),
+        PublicJWK("rsa-as-es", "ES256", public(keys.generate_private_key("RS256"))),
+        PublicJWK("p256", "ES256", public(ec.generate_private_key(ec.SECP256R1()))),
+        PublicJWK("ed25519", "EdDSA", public(ed25519.Ed25519PrivateKey.generate())),
+    ])
+    assert sorted(found) == ["ed25519", "p256"]
+    assert {"p384", "ed448", "rsa-as-es"} <= {
+        r.args[0] for r in caplog.records if r.getMessage().startswith("Skipping key")}
