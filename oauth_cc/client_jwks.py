@@ -50,8 +50,6 @@ _MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x")}
 _OPTIONAL_MEMBERS = ("kid", "use", "alg", "key_ops")
 
 
-
-
 @dataclass(frozen=True)
 class ClientKey:
     """A client's public key and the algorithms it verifies (its type's, narrowed by its
