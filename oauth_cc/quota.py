@@ -50,7 +50,8 @@ def take(client_id: str, limit: int, *, now: float | None = None) -> None:
     in_current = throttle.count(key, WINDOW + 2 * BUCKET)  # lives the hour it counts in, +1
     closed = _closed_buckets(client_id, current, now)
     counts = (*closed, in_current)
-    if used(counts, current, now) > limit:
+    # Every bucket counts at most in full: when even that fits, the weighing can be skipped.
+    if sum(counts) > limit and used(counts, current, now) > limit:
         throttle.uncount(key)
         counted = (*closed, in_current - 1)  # without this request's place, given back
         raise QuotaExceeded(retry_after(counted, current, now, limit),
