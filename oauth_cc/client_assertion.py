@@ -50,7 +50,6 @@ ACCEPTED_TYPES = frozenset({"jwt", "application/jwt", "client-authentication+jwt
                             "application/client-authentication+jwt"})
 
 
-
 class AssertionRejected(Exception):
     """The assertion does not authenticate its client. ``reason`` is for the audit trail,
     ``description`` for the ``error_description``."""

@@ -71,6 +71,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAPPINGS = (dict, MappingProxyType)
 # The characters iri_to_uri() leaves as they are: a path of only these is already a URI path.
 _URI_PATH = re.compile(r"[A-Za-z0-9/#%\[\]=:;$&()+,!?*@'~._-]*")
+
+
 class InvalidProof(Exception):
     """A DPoP proof is missing, malformed or does not prove what it must. ``description``
     says which, in the characters an ``error_description`` may hold."""

@@ -96,7 +96,6 @@ def oauth_client(make_client: Callable[..., tuple[Client, str]]) -> tuple[Client
     return make_client()
 
 
-
 @pytest.fixture
 def http() -> HttpClient:
     return HttpClient()

@@ -96,7 +96,6 @@ class TokenAuth(requests.auth.AuthBase):
         retried.request = request
         return retried
 
-
     def _authorize(self, request: requests.PreparedRequest, token: str) -> str:
         """Put ``token`` (and a DPoP proof for it, if the client uses DPoP) on ``request``;
         returns the ``Authorization`` value sent."""
