@@ -18,8 +18,6 @@ one cache operation.
 
 from __future__ import annotations
 
-from django.core.cache import cache
-
 from oauth_cc import clock, throttle
 from oauth_cc.cache import TTLMap
 from oauth_cc.exceptions import TooManyAttempts
@@ -87,7 +85,7 @@ def _closed_buckets(client_id: str, current: int, now: float) -> tuple[int, ...]
     if remembered is not None:
         return remembered
     keys = [_key(client_id, bucket) for bucket in range(current - BUCKETS, current)]
-    found = cache.get_many(keys)
+    found = throttle.shared_cache().get_many(keys)
     counts = tuple(max(0, int(found.get(key, 0))) for key in keys)
     until = (current + 1) * BUCKET - now  # until this bucket ends
     _closed.put((client_id, current), counts,
