@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_LENGTH = 8192
 MAX_JTI_LENGTH = 256
-# 9999-12-31T23:59:59Z, as for access tokens: a later time is no time we can use.
-MAX_TIMESTAMP = 253_402_300_799
 REPLAY_PREFIX = "oauth_cc:assertion-jti:"
 # A typ is optional (RFC 7523 says nothing of it). One that names another kind of JWT (an
 # access token, a DPoP proof) is refused, so that no such JWT a client signed is ever taken
@@ -172,7 +170,7 @@ def _time(claims: Mapping[str, Any], name: str, *, required: bool) -> float | No
         return None
     # A number, not a numeric string (RFC 7519 §2 NumericDate), nor true/false, NaN or ∞.
     if not isinstance(value, int | float) or isinstance(value, bool) \
-            or not 0 <= value <= MAX_TIMESTAMP:
+            or not 0 <= value <= jose.MAX_TIMESTAMP:
         raise _rejected("malformed_assertion",
                         f"'s {name} claim is not a NumericDate (seconds since the epoch).")
     return float(value)

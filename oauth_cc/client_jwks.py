@@ -200,11 +200,17 @@ def _document(document: Mapping[str, Any] | str) -> Mapping[str, Any]:
         except jose.DuplicateMember as e:
             raise ValidationError("The JWK Set is not valid: a JSON object in it names a "
                                   "member twice.") from e
+        except jose.LoneSurrogate as e:
+            raise ValidationError(f"The JWK Set is not valid: it {e}") from e
         except (ValueError, RecursionError) as e:
             raise ValidationError("The JWK Set is not valid JSON.") from e
     elif isinstance(document, Mapping):
         try:
-            size = len(json.dumps(document, separators=(",", ":")).encode())
+            # Its UTF-8 size, as for text; encoding fails on a lone surrogate.
+            size = len(json.dumps(document, separators=(",", ":"),
+                                  ensure_ascii=False).encode("utf-8"))
+        except UnicodeEncodeError as e:
+            raise ValidationError(f"The JWK Set is not valid: it {jose.LoneSurrogate()}") from e
         except (TypeError, ValueError, RecursionError) as e:
             raise ValidationError("The JWK Set holds values that are not JSON.") from e
         if size > MAX_DOCUMENT_BYTES:

@@ -24,7 +24,6 @@ the end, which read a request's ``DPoP`` header and URL, and a token's binding.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -238,8 +237,11 @@ def _check_claims(claims: Mapping[str, Any], *, method: str, urls: Sequence[str]
         raise InvalidProof(f"The DPoP proof's htu is not this request's URL, {urls[0]} "
                            "(without query and fragment).")
     issued: Any = claims.get("iat")
-    if type(issued) not in _NUMBER_TYPES or not math.isfinite(issued):
+    if type(issued) not in _NUMBER_TYPES:
         raise InvalidProof("The DPoP proof's iat claim is missing or not a number.")
+    # Also refuses NaN, infinities and ints too large for a float (math.isfinite would raise).
+    if not 0 <= issued <= jose.MAX_TIMESTAMP:
+        raise InvalidProof("The DPoP proof's iat claim is not a time we can use.")
     max_age = oauth_cc_settings.DPOP_PROOF_MAX_AGE_SECONDS
     if issued < now - max_age:
         raise InvalidProof(f"The DPoP proof is stale: its iat is more than {max_age} seconds "

@@ -1,9 +1,10 @@
 """Reading compact JWS text strictly (RFC 7515): one token, one spelling.
 
 base64url must be canonical (no padding, unused bits zero) and JSON must be UTF-8 without a
-byte order mark and name no member twice. Then no token can be rewritten into another that
-still verifies, and no member is read one way here and another way elsewhere. Access tokens
-use it now; client assertions and DPoP proofs are JWS too.
+byte order mark, name no member twice, and escape no lone surrogate. Then no token can be
+rewritten into another that still verifies, no member is read one way here and another way
+elsewhere, and every string read can be encoded again. Access tokens use it now; client
+assertions and DPoP proofs are JWS too.
 
 Failures are ``MalformedJWS`` whose message completes "The token's ..." for the caller to
 translate into its own error (``raise ... from``).
@@ -31,6 +32,11 @@ _CANONICAL_LAST = (
     "AEIMQUYcgkosw048",
 )
 _PADDING = ("", "", "==", "=")
+
+
+# The latest NumericDate (RFC 7519 §2) read as a time, 9999-12-31T23:59:59Z: a later one is
+# no datetime, and a much larger int is no float either.
+MAX_TIMESTAMP = 253_402_300_799
 
 
 class MalformedJWS(ValueError):
@@ -104,16 +110,53 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
+class LoneSurrogate(ValueError):
+    """A JSON string escapes half of a UTF-16 surrogate pair alone (``"\\ud800"``): no
+    character, so Python's ``str`` of it cannot be encoded as UTF-8, and would fail wherever a
+    claim is hashed or stored. RFC 8259 §8.2 leaves such text to the reader; RFC 7493 §2.1
+    (I-JSON) rules it out, and so do we."""
+
+    def __init__(self) -> None:
+        super().__init__("holds text that is not Unicode: a lone UTF-16 surrogate "
+                         "(\\uD800 to \\uDFFF).")
+
+
+def _refuse_lone_surrogates(value: Any, text: str) -> None:
+    """Raise ``LoneSurrogate`` if a string in ``value``, decoded from ``text``, holds one.
+
+    Only an escape (or a ``str`` that already held one) can spell it: text without either
+    costs two scans, and is the text of every token we issue."""
+    if "\\u" not in text and text.isascii():
+        return
+    pending = [value]
+    while pending:  # no recursion: the value may be nested as deep as json could read
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise LoneSurrogate() from None
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 # NaN and Infinity, not JSON (RFC 8259 §6) but read by Python's json, are left to the claim
 # checks: where a number is read, it is refused there, naming the claim.
 _JSON = json.JSONDecoder(object_pairs_hook=_unique_members)
 
 
 def loads(text: str) -> Any:
-    """``text`` as JSON, refusing an object that names a member twice: ``DuplicateMember``
-    (a ``ValueError``), as ``json`` raises ``ValueError`` or ``RecursionError`` otherwise.
-    For JSON documents that are no JWS segment (a JWK Set), read by the same rule."""
-    return _JSON.decode(text)
+    """``text`` as JSON, refusing an object that names a member twice (``DuplicateMember``)
+    and a lone surrogate (``LoneSurrogate``), both ``ValueError``, as ``json`` raises
+    ``ValueError`` or ``RecursionError`` otherwise. For JSON documents that are no JWS
+    segment (a JWK Set), read by the same rules."""
+    value = _JSON.decode(text)
+    _refuse_lone_surrogates(value, text)
+    return value
 
 
 def json_object(segment: str, part: str) -> dict[str, Any]:
@@ -139,6 +182,10 @@ def json_object(segment: str, part: str) -> dict[str, Any]:
         end = -1
     if end != len(text):
         value = _decode_general(text, part)
+    try:
+        _refuse_lone_surrogates(value, text)
+    except LoneSurrogate as e:
+        raise MalformedJWS(f"{part} {e}") from e
     if not isinstance(value, dict):
         raise MalformedJWS(f"{part} is malformed: it is not a JSON object.")
     return value

@@ -21,5 +21,6 @@ def first_use(prefix: str, owner: str, jti: str, seconds: float) -> bool:
     can use up the ``jti`` of another's JWTs, and hashed (160 bits): a ``jti`` may hold any
     character, a cache key may not.
     """
-    key = prefix + hashlib.sha256(f"{owner}\0{jti}".encode()).hexdigest()[:40]
+    text = f"{owner}\0{jti}".encode("utf-8", "surrogatepass")  # any str, a lone surrogate too
+    key = prefix + hashlib.sha256(text).hexdigest()[:40]
     return bool(shared_cache().add(key, 1, max(1, math.ceil(seconds))))

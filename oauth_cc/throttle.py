@@ -137,7 +137,9 @@ def _limits(client_id: str, address: str) -> tuple[_Limit | None, list[_Limit]]:
 
 @functools.lru_cache(maxsize=4096)  # a pure function, called three times per request
 def _key(kind: str, *parts: str) -> str:
-    return PREFIX + kind + ":" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+    # surrogatepass: any str, a lone surrogate included, has one encoding and one key.
+    text = "\0".join(parts).encode("utf-8", "surrogatepass")
+    return PREFIX + kind + ":" + hashlib.sha256(text).hexdigest()[:32]
 
 
 def _split(value: int) -> tuple[int, int]:

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 MAX_TOKEN_LENGTH = 8192
 # The identifiers we issue are far shorter; the denylist stores jti and client_id in 64.
 MAX_IDENTIFIER_LENGTH = 64
-# 9999-12-31T23:59:59Z: a later time cannot be a datetime (the denylist stores exp as one).
-MAX_TIMESTAMP = 253_402_300_799
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 # RFC 9068 §4: "at+jwt", which RFC 7515 §4.1.9 lets be written with its "application/" prefix.
 ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
@@ -177,7 +175,8 @@ def _time(claims: Mapping[str, Any], name: str) -> float:
     value: Any = claims.get(name)
     if type(value) not in _NUMBER_TYPES:
         raise InvalidToken(f"The token's {name} claim is missing or not a number.")
-    if not 0 <= value <= MAX_TIMESTAMP:  # also refuses NaN, and ints too large for a float
+    # Also refuses NaN, and ints too large for a float; the denylist stores exp as a datetime.
+    if not 0 <= value <= jose.MAX_TIMESTAMP:
         raise InvalidToken(f"The token's {name} claim is not a time we can use.")
     return float(value)
 

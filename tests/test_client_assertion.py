@@ -350,6 +350,13 @@ BAD_ASSERTIONS: list[tuple[str, Callable[..., str], str, str]] = [
      "malformed_assertion", "more than one"),
     ("longer than 8 KiB", lambda c, k, o: sign(k, claims_for(c.client_id, pad="x" * 8200)),
      "malformed_assertion", "longer than 8192"),
+    # A lone surrogate escape (RFC 8259 §8.2) is no text: it once failed as the throttle's
+    # and the replay check's keys were hashed, a 500 that needed no key.
+    ("iss and sub a lone surrogate", lambda c, k, o: compact(
+        {"alg": "RS256", "kid": "k1"}, '{"iss": "\\ud800", "sub": "\\ud800"}',
+        lambda d: b"\x01" * 256), "malformed_assertion", "not Unicode"),
+    ("jti a lone surrogate, signed", _claims(jti="\udfff"), "malformed_assertion",
+     "not Unicode"),
 ]
 
 

@@ -201,6 +201,13 @@ def test_what_is_not_a_jwk_set(document, text):
     assert text in invalid(document)
 
 
+def test_a_lone_surrogate_is_refused_as_text_and_as_an_object():
+    # It would pass every check, then fail to be stored (a 500), as a kid or anywhere else.
+    jwk = rsa_jwk(kid="\ud800")
+    assert "not Unicode" in invalid({"keys": [jwk]})
+    assert "not Unicode" in invalid(json.dumps({"keys": [jwk]}))  # escaped: "\\ud800"
+
+
 def test_a_single_jwk_is_told_to_be_wrapped():
     assert "single JWK" in invalid(rsa_jwk())
 

@@ -391,6 +391,19 @@ def test_claims_of_the_wrong_type_are_refused(claim, value):
     assert claim in refused(Prover().proof(claims={claim: value}))
 
 
+@pytest.mark.parametrize("iat", [10**400, -(10**400), 10**20, -1],
+                         ids=["10**400", "-10**400", "10**20", "-1"])
+def test_an_iat_that_is_no_time_is_refused(iat):
+    # 10**400 is an int no float can hold: it once raised OverflowError (a 500), before the
+    # signature was checked.
+    assert "iat claim is not a time" in refused(Prover().proof(iat=iat))
+
+
+def test_a_lone_surrogate_jti_is_refused():
+    # It once failed as the replay check hashed it: a 500 for any signed proof.
+    assert "not Unicode" in refused(Prover().proof(jti="\ud800"))
+
+
 @pytest.mark.parametrize("iat", [T0 - 60, T0, T0 + 60, T0 - 59.5])
 def test_iat_within_the_window_either_way_is_accepted(iat):
     assert check(Prover().proof(iat=iat))

@@ -146,6 +146,9 @@ def refused_at_token_endpoint(response: Any) -> str:
     (lambda p: p.proof("POST", TOKEN_URL, header={"jwk": {**p.jwk, "d": "AAAA"}}),
      "private or symmetric key members (d)"),
     (lambda p: "not-a-jwt", "form is not that of a signed JWT"),
+    # Both were 500s: an int no float holds, and a jti that cannot be hashed as UTF-8.
+    (lambda p: p.proof("POST", TOKEN_URL, iat=10**400), "iat claim is not a time"),
+    (lambda p: p.proof("POST", TOKEN_URL, jti="\ud800"), "not Unicode"),
 ])
 def test_a_bad_proof_is_invalid_dpop_proof_with_a_specific_description(
         http, oauth_client, make, expected):
@@ -282,6 +285,8 @@ def test_a_bound_token_without_a_proof_is_refused(http, client_and_prover):
     (lambda p, t: p.proof("GET", API_URL, access_token=t, iat=T0 + 61), "future"),
     (lambda p, t: p.proof("GET", API_URL, access_token=t, header={"typ": "at+jwt"}), "typ"),
     (lambda p, t: p.proof("GET", API_URL, access_token=t, drop=["jti"]), "jti"),
+    (lambda p, t: p.proof("GET", API_URL, access_token=t, iat=10**400), "iat"),
+    (lambda p, t: p.proof("GET", API_URL, access_token=t, jti="\udfff"), "not Unicode"),
 ])
 def test_a_bad_proof_at_the_api_is_refused(http, client_and_prover, make, expected):
     _, _, prover, token = client_and_prover

@@ -225,6 +225,38 @@ def test_text_that_is_not_json_is_refused(text):
         jose.json_object(segment(text), "payload")
 
 
+# RFC 8259 §8.2: JSON escapes can spell a lone UTF-16 surrogate, which is no character. Python
+# reads it into a str that cannot be encoded as UTF-8, so it would fail wherever a claim is
+# hashed or stored (a 500); RFC 7493 §2.1 (I-JSON) rules such strings out.
+@pytest.mark.parametrize("text", [
+    '{"iss":"\\ud800"}',  # high, alone
+    '{"iss":"a\\udfff"}',  # low, alone
+    '{"jti":"\\ude00\\ud83d"}',  # a pair in the wrong order
+    '{"x":["\\uD800"]}',  # in a list, upper case
+    '{"\\ud800":1}',  # in a member name
+    '{"x":{"y":"\\udbff"}} ',  # nested, on the general path (trailing space)
+])
+def test_a_lone_surrogate_is_refused(text):
+    assert "\\u" in text
+    with pytest.raises(MalformedJWS, match="payload holds text that is not Unicode"):
+        jose.json_object(segment(text), "payload")
+    with pytest.raises(ValueError, match="not Unicode"):
+        jose.loads(text)
+
+
+@pytest.mark.parametrize("text", ['{"a":"\\ud83d\\ude00"}', '{"a":"\\u00e9\\\\ud800"}'])
+def test_escapes_that_spell_characters_are_read(text):
+    # A surrogate pair is one character; an escaped backslash before "ud800" is text.
+    value = json.loads(text)
+    assert jose.json_object(segment(text), "payload") == value
+    assert jose.loads(text) == value
+
+
+def test_a_lone_surrogate_in_a_str_given_to_loads_is_refused():
+    with pytest.raises(ValueError, match="not Unicode"):
+        jose.loads('{"kid":"\ud800"}')
+
+
 @pytest.mark.parametrize("depth", [10_000, 200_000])
 @pytest.mark.parametrize("kind", ["array", "object"])
 def test_deep_nesting_is_malformed_not_a_recursion_error(depth, kind):

@@ -30,3 +30,12 @@ def test_the_record_lives_the_seconds_asked_at_least_one_under_a_hashed_key(monk
     key = added[0][0]
     assert key.startswith("test:") and len(key) == len("test:") + 40
     assert " " not in key and "\n" not in key
+
+
+def test_any_text_is_a_jti_a_lone_surrogate_included():
+    # JWS parsing refuses a lone surrogate escape; this keeps the hashing total over str,
+    # and apart: each distinct text is its own record.
+    assert replay.first_use("test:", "client-a", "\ud800", 60)
+    assert not replay.first_use("test:", "client-a", "\ud800", 60)
+    assert replay.first_use("test:", "client-a", "\udfff", 60)
+    assert replay.first_use("test:", "\ud800", "\ud800", 60)

@@ -235,6 +235,18 @@ def test_unparseable_forwarded_values_count_as_the_proxy(http, oauth_client):
 parallel = all_at_once
 
 
+def test_any_client_id_text_counts_a_lone_surrogate_included():
+    # Client ids reach the throttle from requests and from client assertions; JWS parsing
+    # refuses a lone surrogate escape, and this keeps the counting total over str anyway.
+    for client_id in ("\ud800", "\udfff"):
+        for _ in range(10):
+            with throttle.attempt(client_id, "192.0.2.1") as outcome:
+                outcome.failed = True
+        with pytest.raises(TooManyAttempts):
+            throttle.check(client_id, "192.0.2.1")
+    throttle.check("\udbff", "192.0.2.1")  # a third text is its own count
+
+
 def test_parallel_wrong_secrets_check_at_most_the_limit(oauth_client, frozen_clock,
                                                         monkeypatch):
     client, _ = oauth_client
