@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus
 
+from django.conf import settings as django_settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
@@ -69,6 +71,8 @@ def read_form(request: HttpRequest, max_bytes: int) -> dict[str, str]:
         length = int(declared or 0)
     except ValueError as e:
         raise InvalidRequest("The Content-Length header is not a number.") from e
+    if length < 0:  # Django would read no body: "no credentials", a misleading answer
+        raise InvalidRequest("The Content-Length header is not a number of bytes.")
     if length > max_bytes:
         raise InvalidRequest(f"The request body is larger than {max_bytes} bytes.")
     body = request.body if length else b""
@@ -113,9 +117,16 @@ def parse_basic(request: HttpRequest) -> tuple[str, str]:
 
 
 def query_has_credentials(request: HttpRequest) -> bool:
+    """Whether the URL query names a credential. Raises ``InvalidRequest`` for a query that
+    Django refuses to parse (more than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` parameters)."""
     if not request.META.get("QUERY_STRING"):
         return False  # no query to parse (request.GET would build an empty QueryDict)
-    return any(name in request.GET for name in CREDENTIAL_PARAMETERS)
+    try:
+        query = request.GET
+    except TooManyFieldsSent as e:
+        raise InvalidRequest("The URL query has more parameters than this server reads "
+                             f"({django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}).") from e
+    return any(name in query for name in CREDENTIAL_PARAMETERS)
 
 
 @sensitive_variables("secret", "params")

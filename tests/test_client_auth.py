@@ -28,6 +28,23 @@ def test_a_body_without_content_length_is_named_as_the_problem(http, oauth_clien
     assert "Content-Length" in response.json()["error_description"]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize(("length", "text"), [("-1", "not a number of bytes"),
+                                              ("x", "not a number"), ("1e3", "not a number")])
+def test_a_content_length_that_is_no_length_is_invalid_request(http, oauth_client, path,
+                                                               length, text):
+    # A negative one was read as "no body": the client was told its credentials were missing.
+    client, secret = oauth_client
+    response = http.generic("POST", path, b"grant_type=client_credentials&token=x",
+                            content_type="application/x-www-form-urlencoded",
+                            CONTENT_LENGTH=length,
+                            HTTP_AUTHORIZATION=basic(client.client_id, secret))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert f"Content-Length header is {text}" in response.json()["error_description"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_chunked_request_to_a_real_server(live_server, oauth_client):
     client, secret = oauth_client

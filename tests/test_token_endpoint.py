@@ -388,6 +388,22 @@ def test_credentials_in_the_query(http, oauth_client, query):
     assert "query" in body["error_description"]
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_a_query_with_more_parameters_than_django_reads_is_invalid_request(
+        http, oauth_client, settings, path):
+    # Django refuses to parse more than DATA_UPLOAD_MAX_NUMBER_FIELDS (TooManyFieldsSent):
+    # looking for credentials there once answered with Django's bare 400 page (a 500 with
+    # DEBUG on), not with JSON.
+    client, secret = oauth_client
+    query = "&".join(f"a{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = post_form(http, f"{path}?{query}", {"grant_type": "client_credentials",
+                                                   "token": "x"},
+                         HTTP_AUTHORIZATION=basic(client.client_id, secret))
+    body = assert_error(response, 400, "invalid_request")
+    assert "query" in body["error_description"]
+    assert response["Cache-Control"] == "no-store"
+
+
 @pytest.mark.parametrize("name", ["grant_type", "scope", "client_id", "client_secret",
                                   "expires_in"])
 def test_repeated_parameter(http, oauth_client, name):
