@@ -122,12 +122,15 @@ class LoneSurrogate(ValueError):
 
 
 def _refuse_lone_surrogates(value: Any, text: str) -> None:
-    """Raise ``LoneSurrogate`` if a string in ``value``, decoded from ``text``, holds one.
+    """``refuse_lone_surrogates`` for ``value`` decoded from ``text``: only an escape (or a
+    ``str`` that already held one) can spell a lone surrogate, so text without either costs
+    two scans, and is the text of every token we issue."""
+    if "\\u" in text or not text.isascii():
+        refuse_lone_surrogates(value)
 
-    Only an escape (or a ``str`` that already held one) can spell it: text without either
-    costs two scans, and is the text of every token we issue."""
-    if "\\u" not in text and text.isascii():
-        return
+
+def refuse_lone_surrogates(value: Any) -> None:
+    """Raise ``LoneSurrogate`` if a string in ``value`` (decoded JSON) holds one."""
     pending = [value]
     while pending:  # no recursion: the value may be nested as deep as json could read
         item = pending.pop()

@@ -126,6 +126,25 @@ def test_json_only(alice_http: HttpClient, world: World) -> None:
     assert response.status_code == 415
 
 
+@pytest.mark.parametrize("body", [
+    '{"name": "x", "scopes": ["address"], "jwks": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    '{"name": "\\ud800", "scopes": ["address"]}',  # no text: it cannot be stored
+    '{"name": "x", "scopes": ["\\ud800"]}',  # nor looked up
+    '{"name": "x", "scopes": ["address"], "jwks": {"keys": [{"kid": "\\udfff"}]}}',
+])
+def test_json_that_the_api_cannot_use_is_a_400_not_a_500(alice_http: HttpClient,
+                                                         world: World, body: str) -> None:
+    # Nested deeper than json can read: a RecursionError, which DRF's parser lets through (a
+    # 500). A lone surrogate escape (RFC 8259 §8.2) is no text any field can use: refused as
+    # the JSON it is, before a field or the database sees it.
+    before = snapshot()
+    response = alice_http.generic("POST", api_clients_url(world.acme), body,
+                                  content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "JSON parse error" in response.json()["detail"], response.content
+    assert snapshot() == before
+
+
 def test_the_client_limit(alice_http: HttpClient, world: World) -> None:
     with override_settings(OAUTH_CC={"ISSUER": ISSUER, "PORTAL_MAX_CLIENTS": 1}):
         before = snapshot()

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from oauth_cc import jose
 from oauth_cc.models import Client, Project
 from oauth_cc.portal import operations
 from oauth_cc.portal.access import get_client, get_project, managed_projects
@@ -56,13 +57,32 @@ def api_error(refusal: operations.PortalRefusal) -> APIException:
     return ValidationError({key: [refusal.message]}, code=refusal.code)
 
 
+class PortalJSONParser(JSONParser):
+    """DRF's ``JSONParser``, with a 400 (``ParseError``) for two documents it lets through:
+    JSON nested deeper than the interpreter's recursion limit (``RecursionError``, a 500),
+    and a string holding a lone surrogate escape (``"\\ud800"``, RFC 8259 §8.2), which is
+    no text: no field could store it or look it up."""
+
+    def parse(self, stream: Any, media_type: str | None = None,
+              parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError as e:
+            raise ParseError("JSON parse error - it is nested too deeply.") from e
+        try:
+            jose.refuse_lone_surrogates(data)
+        except jose.LoneSurrogate as e:
+            raise ParseError(f"JSON parse error - it {e}") from e
+        return data
+
+
 class PortalAPIView(APIView):
     """Session-authenticated JSON whatever the site's DRF defaults; never cached."""
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [PortalJSONParser]
 
     def finalize_response(self, request: Request, response: Response, *args: Any,
                           **kwargs: Any) -> Response:
