@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiViewExtension
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -97,8 +96,14 @@ def answers(success: type[serializers.Serializer]) -> dict[int, Any]:
     }
 
 
-def query(name: str, description: str, **kwargs: Any) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+def query(name: str, description: str, *, max_length: int | None = None,
+          **kwargs: Any) -> OpenApiParameter:
+    """A required string parameter; the views refuse an empty one, and a ``q`` longer than
+    ``LONGEST_QUERY``."""
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=True,
                             description=description, **kwargs)
 
 
@@ -120,8 +125,10 @@ class AutocompleteSchema(DescribedView):
         "description": "Addresses that match what was typed so far (Australia or New Zealand).",
         "parameters": [
             query("q", f"The address as typed so far (at most {LONGEST_QUERY} characters).",
+                  max_length=LONGEST_QUERY,
                   examples=[OpenApiExample("As typed", value="274 Harb")]),
-            OpenApiParameter("max", OpenApiTypes.INT, OpenApiParameter.QUERY, default=DEFAULT_MAX,
+            OpenApiParameter("max", {"type": "integer", "minimum": 1, "maximum": LARGEST_MAX},
+                             OpenApiParameter.QUERY, default=DEFAULT_MAX,
                              description=f"How many completions, 1 to {LARGEST_MAX}."),
         ],
         "responses": answers(AutocompleteAnswer),
@@ -134,7 +141,8 @@ class AddressVerificationSchema(DescribedView):
         "tags": ["address"],
         "summary": "Address verification",
         "description": "Whether the address is a known one, and its parts if it is.",
-        "parameters": [query("q", "The whole address.")],
+        "parameters": [query("q", f"The whole address (at most {LONGEST_QUERY} characters).",
+                             max_length=LONGEST_QUERY)],
         "responses": answers(AddressVerificationAnswer),
     }
 

@@ -229,7 +229,12 @@ def test_the_demo_schema_passes_drf_spectacular_validation_without_warnings(
         "tokenUrl": "http://127.0.0.1:8765/oauth/token", "scopes": DEMO_SCOPES}}
     autocomplete = schema["paths"]["/api/au/address/autocomplete/"]["get"]
     assert autocomplete["security"] == [{"OAuth2": ["address"]}]
-    assert {p["name"] for p in autocomplete["parameters"]} == {"q", "max"}
+    parameters = {p["name"]: p["schema"] for p in autocomplete["parameters"]}
+    # The limits the views enforce are constraints, not only prose: clients and generated
+    # tests (schemathesis) can read them.
+    assert parameters["q"] == {"type": "string", "minLength": 1, "maxLength": 500}
+    assert parameters["max"] == {"type": "integer", "minimum": 1, "maximum": 100,
+                                 "default": 10}
     assert schema["paths"]["/api/phone/verification/"]["get"]["security"] == [
         {"OAuth2": ["phone"]}]
     assert all(url.startswith("/api/") for url in schema["paths"])
