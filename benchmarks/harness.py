@@ -94,6 +94,36 @@ def interleaved_us(fns: dict[str, Callable[[], Any]], *, seconds: float,
     return medians, per_round
 
 
+def alternating_ratio(base: Callable[[], Any], other: Callable[[], Any], *,
+                      seconds: float) -> float:
+    """``other``'s time over ``base``'s: the median, over ~``seconds`` of calls, of the ratio
+    within each pair of calls, the two called in alternation (A B, B A, A B, ...).
+
+    For a difference of a percent or two between two similar calls (a token request with and
+    without a quota), which neither batches in turns nor sums of calls resolve: the
+    machine's speed moves by more than that between two batches, and a pause of a few
+    milliseconds (a garbage collection, a periodic reload) lands on either side of a sum at
+    random. The two calls of a pair see the same machine, whichever runs first changes
+    every time, and the median leaves the pauses out.
+    """
+    clock = time.perf_counter
+    ratios: list[float] = []
+    deadline = clock() + seconds
+    while clock() < deadline:
+        begin = clock()
+        base()
+        middle = clock()
+        other()
+        end = clock()
+        ratios.append((end - middle) / (middle - begin))
+        begin = clock()
+        other()
+        middle = clock()
+        base()
+        ratios.append((middle - begin) / (clock() - middle))
+    return statistics.median(ratios)
+
+
 def median_ratio(rounds: list[dict[str, float]], numerator: str, denominator: str) -> float:
     """The median over rounds of ``numerator / denominator`` (both µs per call)."""
     return statistics.median(r[numerator] / r[denominator] for r in rounds)
