@@ -47,7 +47,7 @@ def usable_keys(jwks: Iterable[PublicJWK]) -> dict[str, VerificationKey]:
         try:
             key.verify  # noqa: B018 - made now, so that a misfit is skipped: "RS256" on an EC key
         except ValueError:
-            logger.warning("Skipping key %s: it is not a key for %s.", jwk.kid, jwk.alg)
+            logger.warning("Skipping key %r: it is not a key for %s.", jwk.kid, jwk.alg)
             continue
         found[jwk.kid] = key
     return found
