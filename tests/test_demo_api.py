@@ -154,6 +154,18 @@ def test_q_too_long_is_refused(http, token):
     assert response.json()["error_code"] == "1002"
 
 
+@pytest.mark.parametrize("with_token", [True, False])
+def test_a_query_with_more_parameters_than_django_reads_is_a_seed_error(http, token, settings,
+                                                                        with_token):
+    # Django's TooManyFieldsSent, raised where DRF first reads the query (content
+    # negotiation), was its bare HTML 400, and a 500 with DEBUG on.
+    params = {f"a{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = get(http, AUTOCOMPLETE_AU, token if with_token else None, q="274", **params)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "1002"
+    assert "parameters" in response.json()["message"]
+
+
 # -- address verification -------------------------------------------------------------------
 
 @pytest.mark.parametrize("q", [

@@ -6,6 +6,8 @@ the view's scope. Errors are in the seed's format (see ``errors``).
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +31,14 @@ class DemoAPIView(APIView):
     # JSON only, whatever the site's DRF defaults; ?format=json selects it.
     renderer_classes = [JSONRenderer]
     required_scopes: list[str] = []
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Django refuses to parse a query of too many parameters where DRF first reads it
+        # (``?format=``): a bad parameter, in the seed's format, not Django's HTML 400.
+        if isinstance(exc, TooManyFieldsSent):
+            exc = ParameterError("The query has more than "
+                                 f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters.")
+        return super().handle_exception(exc)
 
     @staticmethod
     def param(request: Request, name: str) -> str:
