@@ -569,6 +569,59 @@ def test_an_unusable_answer_is_a_token_error(stub: Stub, answer: Reply, error: s
     assert stub.at("/elsewhere") == []  # a redirect is never followed with the credentials
 
 
+@pytest.mark.parametrize("location", ["http://[::1", "http://]x/", "//[", "http://[zz]/x",
+                                      f"http://[{SECRET}]/x"])
+def test_a_redirect_with_a_malformed_location_is_a_token_error(stub: Stub,
+                                                               location: str) -> None:
+    """urllib parsed Location before asking whether to follow it: a ValueError escaped, with
+    whatever the server had put there (the secret it had just been sent, say)."""
+    stub.routes["/token"] = lambda request: (302, {"Location": location}, b"")
+
+    with pytest.raises(TokenError) as caught:
+        token_client(stub).get_token()
+
+    assert (caught.value.error, caught.value.status) == ("invalid_response", 302)
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize("auth_method", ["client_secret_post", "client_secret_basic"])
+@pytest.mark.parametrize("status_line", [b"XTTP/1.1 %s", b"HTTP/9.%s 200 OK"],
+                         ids=["bad status line", "unknown version"])
+def test_an_answer_that_is_not_http_never_echoes_the_request(
+    auth_method: str, status_line: bytes, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """http.client's exceptions hold the bytes the server sent: a server that echoes the
+    request (its body, its Basic header) into its status line put the secret into the
+    TokenError and the log."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            request = b""
+            while b"grant_type" not in request:
+                request += connection.recv(65_536)
+            echoed = request.replace(b"\r\n", b" ")[:60_000]
+            connection.sendall(status_line % echoed + b"\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/token"
+    try:
+        with caplog.at_level(logging.WARNING, logger="oauth_cc.client"), \
+                pytest.raises(TokenError) as caught:
+            TokenClient(url, "client-1", SECRET, auth_method=auth_method, timeout=5).get_token()
+    finally:
+        thread.join(5)
+        server.close()
+
+    assert caught.value.error == "network_error"
+    basic = base64.b64encode(f"client-1:{SECRET}".encode()).decode()
+    for text in (str(caught.value), caplog.text):
+        assert SECRET not in text and quote_plus(SECRET) not in text and basic not in text
+    assert len(str(caught.value)) < 300
+
+
 def test_an_error_description_is_kept_to_one_bounded_line(
     stub: Stub, caplog: pytest.LogCaptureFixture,
 ) -> None:

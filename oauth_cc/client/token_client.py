@@ -393,9 +393,14 @@ class TokenClient:
             reason = "timed out" if isinstance(e.reason, TimeoutError) else e.reason
             raise TokenError("network_error",
                              f"Could not reach the token endpoint: {reason}") from e
-        except (OSError, http.client.HTTPException) as e:
-            raise TokenError("network_error",
-                             f"The connection to the token endpoint failed: {e!r}") from e
+        except http.client.HTTPException as e:
+            # Only its kind: its text is what the server sent (a status line that echoes the
+            # request would hold the secret).
+            raise TokenError("network_error", "The token endpoint's answer is not valid HTTP "
+                             f"({type(e).__name__}).") from e
+        except OSError as e:
+            raise TokenError("network_error", "The connection to the token endpoint failed: "
+                             f"{e.strerror or type(e).__name__}") from e
 
     def _timed_out(self) -> TokenError:
         return TokenError("network_error", "The token endpoint did not answer within "

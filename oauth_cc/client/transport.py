@@ -87,8 +87,17 @@ def build_opener() -> urllib.request.OpenerDirector:
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would carry the Basic credentials (urllib keeps Authorization) to
-    # wherever the redirect points; a token endpoint has no reason to redirect.
+    """Declines every redirect, so that a 3xx comes back as the ``HTTPError`` it is: a
+    redirected POST would carry the Basic credentials (urllib keeps Authorization) to
+    wherever the redirect points, and a token endpoint has no reason to redirect. Declined
+    before ``Location`` is read: urllib's own handler parses it first, and a malformed one
+    raised ``ValueError`` with the server's text in it."""
+
+    def http_error_302(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
