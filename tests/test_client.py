@@ -1178,6 +1178,99 @@ def test_a_refusal_from_another_host_after_a_redirect_costs_no_token(stub: Stub,
     assert len(stub.at("/token")) == 1
 
 
+def _proof_url(request: Recorded) -> str | None:
+    """The htu of the request's DPoP proof (unverified: what was sent is the point)."""
+    proof = request.headers.get("DPoP")
+    if proof is None:
+        return None
+    payload = proof.split(".")[1]
+    htu: str = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["htu"]
+    return htu
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+@pytest.mark.parametrize("dpop", [False, True], ids=["bearer", "dpop"])
+def test_a_retry_that_is_redirected_carries_the_new_token_and_a_proof_for_each_url(
+        stub: Stub, kind: str, dpop: bool) -> None:
+    """/api refuses the first token; the retry with the second is redirected to /api2, which
+    takes only the second token, with a proof for /api2. requests followed the redirect from
+    the first request (with the refused token); httpx gave up on the refused proof."""
+    scheme = "DPoP" if dpop else "Bearer"
+    stub.routes["/token"] = lambda request: reply(200, {
+        "access_token": f"token-{next(stub.issued)}", "token_type": scheme, "expires_in": 900})
+
+    def good(request: Recorded, path: str) -> bool:
+        return (request.headers.get("Authorization") == f"{scheme} token-2"
+                and (not dpop or _proof_url(request) == stub.url + path))
+
+    stub.routes["/api"] = lambda request: (
+        (302, {"Location": "/api2"}, b"") if good(request, "/api")
+        else reply(401, {"error": "invalid_token"}, INVALID_TOKEN_CHALLENGE))
+    stub.routes["/api2"] = lambda request: (
+        reply(200, {"ok": True}) if good(request, "/api2")
+        else reply(401, {"error": "invalid_token"}, INVALID_TOKEN_CHALLENGE))
+    tokens = TokenClient(stub.url + "/token", "client-1", SECRET, dpop=dpop)
+
+    extra = {} if kind == "requests" else {"follow_redirects": True}
+    status, _ = send(kind, tokens, "GET", stub.url + "/api", **extra)
+
+    assert status == 200
+    at_api2 = stub.at("/api2")
+    assert good(at_api2[-1], "/api2")
+    # Never the refused token. Neither library has a hook before a redirected request is
+    # sent: requests sends it without a proof, httpx with the one it copies (for /api), and
+    # refused, it goes again with a proof for /api2.
+    assert {r.headers.get("Authorization") for r in at_api2} == {f"{scheme} token-2"}
+    if dpop:
+        first_proof = None if kind == "requests" else stub.url + "/api"
+        assert [_proof_url(r) for r in at_api2] == [first_proof, stub.url + "/api2"]
+    else:
+        assert len(at_api2) == 1
+    assert len(stub.at("/token")) == 2
+
+
+def test_a_retry_redirected_to_another_host_takes_no_proof_there(stub: Stub) -> None:
+    """requests drops Authorization on a redirect to another host; the proof must go too."""
+    stub.routes["/token"] = lambda request: reply(200, {
+        "access_token": f"token-{next(stub.issued)}", "token_type": "DPoP", "expires_in": 900})
+    other_host = stub.url.replace("127.0.0.1", "localhost")
+    stub.routes["/api"] = lambda request: (
+        reply(401, {"error": "invalid_token"}, INVALID_TOKEN_CHALLENGE)
+        if request.headers.get("Authorization") == "DPoP token-1"
+        else (302, {"Location": other_host + "/collect"}, b""))
+    stub.routes["/collect"] = lambda request: reply(200, {"ok": True})
+    tokens = TokenClient(stub.url + "/token", "client-1", SECRET, dpop=True)
+
+    assert send("requests", tokens, "GET", stub.url + "/api")[0] == 200
+
+    assert [(r.headers.get("Authorization"), r.headers.get("DPoP"))
+            for r in stub.at("/collect")] == [(None, None)]
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+def test_a_call_renews_its_token_once_however_many_redirects_refuse_it(stub: Stub,
+                                                                       kind: str) -> None:
+    """Each hop refuses the first token and redirects to the next: one new token, and each
+    hop asked once with it after the first refusal."""
+    hops = itertools.count()
+
+    def answer(request: Recorded) -> Reply:
+        if request.headers.get("Authorization") == "Bearer token-1":
+            return reply(401, {"error": "invalid_token"}, INVALID_TOKEN_CHALLENGE)
+        hop = next(hops)
+        return (302, {"Location": f"/api?hop={hop}"}, b"") if hop < 10 else reply(200, {})
+
+    stub.routes["/api"] = answer
+
+    extra = {} if kind == "requests" else {"follow_redirects": True}
+    status, _ = send(kind, token_client(stub), "GET", stub.url + "/api", **extra)
+
+    assert status == 200
+    assert [r.headers.get("Authorization") for r in stub.at("/api")].count(
+        "Bearer token-1") == 1
+    assert len(stub.at("/token")) == 2
+
+
 def test_the_requests_adapter_sends_an_unseekable_body_once(stub: Stub,
                                                             api: Callable[[Reply], list[str]]
                                                             ) -> None:

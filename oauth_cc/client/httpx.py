@@ -28,12 +28,13 @@ class TokenAuth(httpx.Auth):
     When the API rejects the token (a 401 with ``error="invalid_token"``, or a JSON body with
     ``"error_code": "1024"``), the token is forgotten and the request sent once more with a new
     one (and a new proof); the rejected response is then in ``response.history``. With
-    ``follow_redirects``, a DPoP request refused after a redirect is first sent again with the
-    same token and a proof for the URL it was redirected to. Any other
-    answer, a DPoP nonce challenge (``use_dpop_nonce``, RFC 9449 §9) included, is returned as
-    it is. The request body is read first so that it can be sent twice. With ``AsyncClient``,
-    a token fetch runs in a worker thread and never blocks the event loop. Raises
-    ``oauth_cc.client.TokenError`` when no token can be had.
+    ``follow_redirects``, a DPoP request refused after a redirect (the first request's, or the
+    retry's) is sent again with the same token and a proof for the URL it was redirected to:
+    httpx copies the headers to where a redirect points, the proof for another URL included.
+    Any other answer, a DPoP nonce challenge (``use_dpop_nonce``, RFC 9449 §9) included, is
+    returned as it is. The request body is read first so that it can be sent twice. With
+    ``AsyncClient``, a token fetch runs in a worker thread and never blocks the event loop.
+    Raises ``oauth_cc.client.TokenError`` when no token can be had.
     """
 
     def __init__(self, token_client: TokenClient) -> None:
@@ -57,8 +58,14 @@ class TokenAuth(httpx.Auth):
                 response.read()
         if self._rejected(response, token):
             self.token_client.invalidate(token)
-            self._authorize(response.request, self.token_client.get_token())
-            yield response.request
+            token = self.token_client.get_token()
+            self._authorize(response.request, token)
+            response = yield response.request
+            if is_json(response.headers.get("Content-Type")):
+                response.read()
+            if self._stale_proof(response, token):  # the retry was redirected
+                self._authorize(response.request, token)
+                yield response.request
 
     async def async_auth_flow(self, request: httpx.Request
                               ) -> AsyncGenerator[httpx.Request, httpx.Response]:
@@ -75,8 +82,14 @@ class TokenAuth(httpx.Auth):
                 await response.aread()
         if self._rejected(response, token):
             self.token_client.invalidate(token)  # never waits for a fetch: fine on the loop
-            self._authorize(response.request, await self._get_token())
-            yield response.request
+            token = await self._get_token()
+            self._authorize(response.request, token)
+            response = yield response.request
+            if is_json(response.headers.get("Content-Type")):
+                await response.aread()
+            if self._stale_proof(response, token):  # the retry was redirected
+                self._authorize(response.request, token)
+                yield response.request
 
     async def _get_token(self) -> str:
         cached = self.token_client.cached_token()

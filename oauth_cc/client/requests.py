@@ -27,7 +27,8 @@ class TokenAuth(requests.auth.AuthBase):
 
     When the API rejects the token (a 401 with ``error="invalid_token"``, or a JSON body with
     ``"error_code": "1024"``), the token is forgotten and the request sent once more with a new
-    one (and a new proof); the rejected response is then in ``response.history``. A body that
+    one (and a new proof), once per call however many redirects follow; the rejected response
+    is then in ``response.history``, and redirects from there carry the new token. A body that
     is a file is rewound for that; a generator body cannot be, so such a request is not
     retried. Any other answer, a DPoP nonce challenge (``use_dpop_nonce``, RFC 9449 §9)
     included, is returned as it is. A DPoP proof is never sent on to where a redirect points:
@@ -47,8 +48,10 @@ class TokenAuth(requests.auth.AuthBase):
         sent = self._authorize(request, token)
         position = _position(request.body)
         resendable = position is not None or isinstance(request.body, str | bytes | None)
+        renewed = False  # a new token at most once per call, however many redirects refuse
 
         def retry_once(response: requests.Response, **kwargs: Any) -> requests.Response:
+            nonlocal token, sent, renewed
             # requests runs this hook on redirected answers too, and strips Authorization on
             # a redirect to another host: only an answer to our token may cost a new one.
             ours = response.request.headers.get("Authorization") == sent
@@ -62,7 +65,18 @@ class TokenAuth(requests.auth.AuthBase):
                 return response
             # A redirected request we sent without a proof: the token is not the problem.
             refused_token = self.token_client.dpop_jkt is None or "DPoP" in response.request.headers
-            return self._retry(response, token, position, new_token=refused_token, **kwargs)
+            if refused_token and renewed:
+                return response
+            renewed = renewed or refused_token
+            retried, token = self._retry(response, token, position, new_token=refused_token,
+                                         **kwargs)
+            # requests follows a redirect of the retried answer from the request this hook
+            # was given (it copies it for each hop): it must carry the token the retry sent,
+            # and no proof, which names this URL only.
+            sent = self.token_client.authorization(token)
+            response.request.headers["Authorization"] = sent
+            response.request.headers.pop("DPoP", None)
+            return retried
 
         request.register_hook("response", retry_once)
         return request
@@ -76,10 +90,12 @@ class TokenAuth(requests.auth.AuthBase):
                               body)
 
     def _retry(self, response: requests.Response, token: str, position: int | None, *,
-               new_token: bool = True, **kwargs: Any) -> requests.Response:
-        # The retried request is sent by the connection, not the session, so no response
-        # hook (this one included) runs again: one retry at most. ``new_token``: the token
-        # was refused (else only the DPoP proof is made again, for this request's URL).
+               new_token: bool = True, **kwargs: Any) -> tuple[requests.Response, str]:
+        """The answer to ``response``'s request sent again, and the token it was sent with.
+
+        Sent by the connection, not the session, so no response hook (this one included)
+        runs on it: one retry per answer. ``new_token``: the token was refused (else only
+        the DPoP proof is made again, for this request's URL)."""
         response.close()
         if new_token:
             self.token_client.invalidate(token)
@@ -94,7 +110,7 @@ class TokenAuth(requests.auth.AuthBase):
         retried: requests.Response = response.connection.send(request, **kwargs)
         retried.history.append(response)
         retried.request = request
-        return retried
+        return retried, token
 
     def _authorize(self, request: requests.PreparedRequest, token: str) -> str:
         """Put ``token`` (and a DPoP proof for it, if the client uses DPoP) on ``request``;
