@@ -622,6 +622,19 @@ def test_an_answer_that_is_not_http_never_echoes_the_request(
     assert len(str(caught.value)) < 300
 
 
+def test_an_error_description_with_a_lone_surrogate_can_be_logged(stub: Stub) -> None:
+    """JSON can escape half a surrogate pair: written as is, a UTF-8 log handler fails on it
+    and the warning is lost."""
+    stub.routes["/token"] = lambda request: (
+        400, JSON, b'{"error": "invalid_request", "error_description": "bad \\ud800 x"}')
+
+    with pytest.raises(TokenError) as caught:
+        token_client(stub).get_token()
+
+    assert caught.value.error_description == "bad   x"
+    str(caught.value).encode("utf-8")  # what a log handler does
+
+
 def test_an_error_description_is_kept_to_one_bounded_line(
     stub: Stub, caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -42,9 +42,10 @@ MAX_TOKEN_LIFETIME = 86_400
 _ERROR_CODE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}")
 # RFC 6750 §2.1 (and RFC 9449 §7.1, the same syntax): what an Authorization header can carry.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-# A server's error_description goes into the exception and the log: one line of bounded length
-# (a line break would forge log lines).
-_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A server's error_description goes into the exception and the log: one line of bounded
+# length, without line breaks and other control characters (they would forge log lines) or
+# lone surrogates (a UTF-8 log handler fails on them).
+_NOT_IN_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 MAX_DESCRIPTION = 512
 
 
@@ -447,7 +448,7 @@ class TokenClient:
 
     def _description(self, text: str, credential: str | None) -> str:
         # Redacted before it is cut, so that no cut leaves part of the secret behind.
-        text = _LINE_BREAKING.sub(" ", _redacted(text, self.client_id, credential))
+        text = _NOT_IN_ONE_LINE.sub(" ", _redacted(text, self.client_id, credential))
         return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION] + "…"
 
 
