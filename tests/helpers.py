@@ -17,6 +17,20 @@ from django.test import Client as HttpClient
 FORM = "application/x-www-form-urlencoded"
 
 
+def record_calls(monkeypatch: Any, owner: Any, name: str, *, argument: int = 0) -> list[Any]:
+    """Spy on ``owner.name`` (still called through): returns the list that collects the
+    positional ``argument`` of each call."""
+    seen: list[Any] = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(args[argument])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return seen
+
+
 def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 

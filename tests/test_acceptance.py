@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from oauth_cc import acceptance, verification
+from oauth_cc import acceptance
 from oauth_cc.exceptions import InvalidToken, UnknownProject
 from oauth_cc.keyring import key_ring
 from oauth_cc.models import RevokedToken, SigningKey, SigningKeyState
 from oauth_cc.testing import bearer, mint_token
+from tests.helpers import record_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -17,15 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def signature_checks(monkeypatch):
     """How many times the signature was verified."""
-    calls = []
-    verify = verification.verify_with_key
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return verify(*args, **kwargs)
-
-    monkeypatch.setattr(acceptance, "verify_with_key", counting)
-    return calls
+    return record_calls(monkeypatch, acceptance, "verify_with_key")
 
 
 def test_a_reused_token_is_verified_once(oauth_client, frozen_clock, signature_checks):

@@ -12,6 +12,7 @@ from oauth_cc import keys, process_cache
 from oauth_cc.clock import now_datetime
 from oauth_cc.keyring import SigningMaterial, key_ring
 from oauth_cc.models import SigningKey, SigningKeyState
+from tests.helpers import record_calls
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("oauth_cc_defaults")]
 
@@ -72,14 +73,7 @@ def test_the_active_key_is_reread_every_state_ttl(frozen_clock, django_assert_nu
 
 
 def test_a_private_key_is_decrypted_once_per_kid(monkeypatch):
-    loads = []
-    real = keys.load_private_key
-
-    def counting(ciphertext: str, kid: str) -> keys.PrivateKey:
-        loads.append(kid)
-        return real(ciphertext, kid)
-
-    monkeypatch.setattr(keys, "load_private_key", counting)
+    loads = record_calls(monkeypatch, keys, "load_private_key", argument=1)  # the kid
     first = key_ring.signing_key()
     key_ring.forget_active()
     again = key_ring.signing_key()

@@ -8,6 +8,7 @@ from django.test import override_settings
 from django.urls import NoReverseMatch, include, path, set_urlconf
 
 from oauth_cc import published_urls
+from tests.helpers import record_calls
 
 urlpatterns = [path("auth/", include("oauth_cc.urls"))]
 
@@ -26,14 +27,7 @@ def test_the_issuer_origin_and_the_mount_path(http):
 
 
 def test_reverse_runs_once_per_issuer_and_urlconf(monkeypatch):
-    calls: list[str] = []
-    reverse = published_urls.reverse
-
-    def counting(name: str) -> str:
-        calls.append(name)
-        return reverse(name)
-
-    monkeypatch.setattr(published_urls, "reverse", counting)
+    calls = record_calls(monkeypatch, published_urls, "reverse")
     published_urls._token_endpoints.clear()
     for _ in range(3):
         published_urls.token_endpoint_url()

@@ -6,6 +6,7 @@ import pytest
 
 from oauth_cc import scopes
 from oauth_cc.exceptions import InvalidScope
+from tests.helpers import record_calls
 
 
 def names(count: int) -> str:
@@ -38,14 +39,7 @@ def test_a_long_list_costs_no_more_than_the_bound(monkeypatch: pytest.MonkeyPatc
 
     Counted, not timed: before, each name was compared with every earlier one (quadratic).
     """
-    checked: list[str] = []
-    real = scopes.is_valid_scope_name
-
-    def counting(name: str) -> bool:
-        checked.append(name)
-        return real(name)
-
-    monkeypatch.setattr(scopes, "is_valid_scope_name", counting)
+    checked = record_calls(monkeypatch, scopes, "is_valid_scope_name")
     value = names(3000)
     assert len(value) > 15_000
     with pytest.raises(InvalidScope):

@@ -11,6 +11,7 @@ from django.db import connection
 
 from oauth_cc import clock, state
 from oauth_cc.models import Client, RevokedToken
+from tests.helpers import record_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -18,15 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def puts(monkeypatch):
     """The jtis each reload of the revocation list reads."""
-    read: list[str] = []
-    put = state.revocations.revoked.put
-
-    def counting(key, *args, **kwargs):
-        read.append(key)
-        return put(key, *args, **kwargs)
-
-    monkeypatch.setattr(state.revocations.revoked, "put", counting)
-    return read
+    return record_calls(monkeypatch, state.revocations.revoked, "put")
 
 
 def revoke_elsewhere(jti: str, *, ago: float = 0, lifetime: float = 600) -> None:
