@@ -206,11 +206,11 @@ def _document(document: Mapping[str, Any] | str) -> Mapping[str, Any]:
             raise ValidationError("The JWK Set is not valid JSON.") from e
     elif isinstance(document, Mapping):
         try:
-            # Its UTF-8 size, as for text; encoding fails on a lone surrogate.
-            size = len(json.dumps(document, separators=(",", ":"),
-                                  ensure_ascii=False).encode("utf-8"))
-        except UnicodeEncodeError as e:
-            raise ValidationError(f"The JWK Set is not valid: it {jose.LoneSurrogate()}") from e
+            jose.refuse_lone_surrogates(document)  # as jose.loads does for text
+        except jose.LoneSurrogate as e:
+            raise ValidationError(f"The JWK Set is not valid: it {e}") from e
+        try:
+            size = len(json.dumps(document, separators=(",", ":")).encode())
         except (TypeError, ValueError, RecursionError) as e:
             raise ValidationError("The JWK Set holds values that are not JSON.") from e
         if size > MAX_DOCUMENT_BYTES:
